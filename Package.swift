@@ -1,0 +1,118 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Every target of ours is built in Swift 6 language mode with explicit `any`.
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "swift-chat-server",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "ChatCore", targets: ["ChatCore"]),
+        .library(name: "ChatCoreTesting", targets: ["ChatCoreTesting"]),
+        .library(name: "ChatStorage", targets: ["ChatStorage"]),
+        .library(name: "ChatTransport", targets: ["ChatTransport"]),
+        .executable(name: "chatd", targets: ["chatd"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        // Test-only: independent HTTP and WebSocket clients drive the server over loopback.
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-websocket.git", from: "1.6.2"),
+    ],
+    targets: [
+        // Domain, ports, use cases and in-memory adapters. No C libraries, no transport.
+        .target(
+            name: "ChatCore",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // Contract suites that every implementation of a ChatCore port runs.
+        .target(
+            name: "ChatCoreTesting",
+            dependencies: ["ChatCore"],
+            swiftSettings: strictSettings
+        ),
+        // Real backends (Redis, MariaDB, Elasticsearch) arrive here; today: backend configuration.
+        .target(
+            name: "ChatStorage",
+            dependencies: [
+                "ChatCore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "ChatTransport",
+            dependencies: [
+                "ChatCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "chatd",
+            dependencies: [
+                "ChatCore",
+                "ChatStorage",
+                "ChatTransport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ChatCoreTests",
+            dependencies: ["ChatCore", "ChatCoreTesting"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ChatStorageTests",
+            dependencies: ["ChatStorage"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ChatTransportTests",
+            dependencies: [
+                "ChatCore",
+                "ChatTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: [
+                "ChatCore",
+                "ChatTransport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "WSClient", package: "swift-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+    ]
+)

@@ -1,0 +1,68 @@
+import Synchronization
+
+/// The chat log in process memory: every message, for history beyond the broker's ring and search.
+public final class InMemoryMessageLog: MessageLog {
+    /// Per room, messages sorted by `seq`.
+    private let rooms = Mutex<[RoomID: [ChatMessage]]>([:])
+
+    public init() {}
+
+    public func append(_ messages: [ChatMessage]) async throws {
+        rooms.withLock { rooms in
+            for message in messages {
+                var log = rooms[message.room, default: []]
+                let index = Self.insertionIndex(of: message.seq, in: log)
+                if index < log.count, log[index].seq == message.seq { continue }
+                log.insert(message, at: index)
+                rooms[message.room] = log
+            }
+        }
+    }
+
+    public func history(of room: RoomID, before seq: Int64?, limit: Int) async throws -> [ChatMessage] {
+        guard limit > 0 else { return [] }
+        return rooms.withLock { rooms in
+            guard let log = rooms[room] else { return [] }
+            let end = seq.map { Self.insertionIndex(of: $0, in: log) } ?? log.count
+            return Array(log[max(0, end - limit)..<end])
+        }
+    }
+
+    public func search(in room: RoomID, matching query: String, limit: Int, offset: Int) async throws -> [ChatMessage] {
+        let terms = TextTerms.of(query)
+        guard !terms.isEmpty, limit > 0 else { return [] }
+        return rooms.withLock { rooms in
+            let matches = (rooms[room] ?? []).reversed().lazy.filter { terms.isSubset(of: TextTerms.of($0.text)) }
+            return Array(matches.dropFirst(max(0, offset)).prefix(limit))
+        }
+    }
+
+    private static func insertionIndex(of seq: Int64, in log: [ChatMessage]) -> Int {
+        var low = 0
+        var high = log.count
+        while low < high {
+            let mid = (low + high) / 2
+            if log[mid].seq < seq { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+}
+
+/// Splits text into lower-cased words, roughly as Elasticsearch's standard analyzer does,
+/// so the in-memory log and the real one agree on what a match is.
+enum TextTerms {
+    static func of(_ text: String) -> Set<String> {
+        var terms = Set<String>()
+        var current = ""
+        for character in text.lowercased() {
+            if character.isLetter || character.isNumber {
+                current.append(character)
+            } else if !current.isEmpty {
+                terms.insert(current)
+                current = ""
+            }
+        }
+        if !current.isEmpty { terms.insert(current) }
+        return terms
+    }
+}

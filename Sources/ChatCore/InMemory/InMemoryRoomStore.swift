@@ -1,0 +1,31 @@
+import Synchronization
+
+/// Rooms in process memory: the embedded default.
+public final class InMemoryRoomStore: RoomStore {
+    private struct State {
+        var lastID: Int64 = 0
+        var rooms: [RoomID] = []
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    public func create() async throws -> RoomID {
+        state.withLock { state in
+            state.lastID += 1
+            let room = RoomID(state.lastID)
+            state.rooms.append(room)
+            return room
+        }
+    }
+
+    public func all() async throws -> [RoomID] {
+        state.withLock { $0.rooms }
+    }
+
+    public func contains(_ room: RoomID) async throws -> Bool {
+        // Ids are dense and ascending, and rooms are never deleted.
+        state.withLock { room.rawValue >= 1 && room.rawValue <= $0.lastID }
+    }
+}

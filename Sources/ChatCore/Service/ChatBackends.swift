@@ -1,0 +1,34 @@
+/// The set of ports a ``ChatService`` runs on. Each is chosen independently: in-memory by
+/// default, a real adapter where the operator configured one.
+public struct ChatBackends: Sendable {
+    public var users: any UserStore
+    public var rooms: any RoomStore
+    public var presence: any PresenceStore
+    public var broker: any MessageBroker
+    public var log: any MessageLog
+
+    public init(
+        users: any UserStore,
+        rooms: any RoomStore,
+        presence: any PresenceStore,
+        broker: any MessageBroker,
+        log: any MessageLog
+    ) {
+        self.users = users
+        self.rooms = rooms
+        self.presence = presence
+        self.broker = broker
+        self.log = log
+    }
+
+    /// Everything in process memory: the embedded default, which needs no services.
+    public static func inMemory() -> ChatBackends {
+        ChatBackends(
+            users: InMemoryUserStore(),
+            rooms: InMemoryRoomStore(),
+            presence: InMemoryPresenceStore(),
+            broker: InMemoryMessageBroker(),
+            log: InMemoryMessageLog()
+        )
+    }
+}

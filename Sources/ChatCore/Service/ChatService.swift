@@ -1,0 +1,186 @@
+import Logging
+import Synchronization
+
+/// The chat use cases, independent of any transport: what the HTTP API and the WebSocket
+/// transport call, and what another Swift server embeds.
+///
+/// Errors are ``ChatError``s. A backend that fails with anything else is reported as
+/// ``ChatError/backendUnavailable(_:)`` and logged, so callers map one error type.
+public final class ChatService: Sendable {
+    public struct Configuration: Sendable {
+        /// How many messages a joining client is played back (the seed: 100).
+        public var historyLimit: Int
+        /// The longest message text accepted, in UTF-8 bytes.
+        public var maximumMessageBytes: Int
+
+        public init(historyLimit: Int = 100, maximumMessageBytes: Int = 16 * 1024) {
+            self.historyLimit = historyLimit
+            self.maximumMessageBytes = maximumMessageBytes
+        }
+    }
+
+    public let server: ServerID
+    public let configuration: Configuration
+    private let backends: ChatBackends
+    private let clock: any WallClock
+    private let logger: Logger
+    private let nextConnection = Atomic<UInt64>(0)
+
+    public init(
+        backends: ChatBackends,
+        configuration: Configuration = .init(),
+        server: ServerID = .random(),
+        clock: any WallClock = SystemWallClock(),
+        logger: Logger = Logger(label: "chat.service")
+    ) {
+        self.backends = backends
+        self.configuration = configuration
+        self.server = server
+        self.clock = clock
+        self.logger = logger
+    }
+
+    // MARK: Users
+
+    /// Creates a user from a client-supplied name.
+    public func createUser(named rawName: String) async throws(ChatError) -> UserName {
+        let name = try UserName(validating: rawName)
+        try await backend("create user") { try await backends.users.create(name) }
+        return name
+    }
+
+    public func deleteAllUsers() async throws(ChatError) {
+        try await backend("delete users") { try await backends.users.deleteAll() }
+    }
+
+    // MARK: Rooms
+
+    public func createRoom() async throws(ChatError) -> RoomID {
+        try await backend("create room") { try await backends.rooms.create() }
+    }
+
+    public func rooms() async throws(ChatError) -> [RoomID] {
+        try await backend("list rooms") { try await backends.rooms.all() }
+    }
+
+    /// Users with at least one live connection in `room`, on any server.
+    public func users(in room: RoomID) async throws(ChatError) -> [UserName] {
+        try await requireRoom(room)
+        return try await backend("list room users") { try await backends.presence.users(in: room) }
+    }
+
+    // MARK: Joining and leaving
+
+    /// Checks that `room` exists and `rawUser` names an existing user; what a transport calls
+    /// before it accepts a join (so a refused join costs no connection).
+    public func admit(user rawUser: String?, to room: RoomID) async throws(ChatError) -> UserName {
+        guard let rawUser else { throw .invalidUserName("the query parameter 'user' is required") }
+        let user = try UserName(validating: rawUser)
+        try await requireRoom(room)
+        let known = try await backend("look up user") { try await backends.users.contains(user) }
+        guard known else { throw .unknownUser(user) }
+        return user
+    }
+
+    /// A fresh identity for a connection accepted by this server.
+    public func makeConnectionID() -> ConnectionID {
+        ConnectionID(server: server, number: nextConnection.add(1, ordering: .relaxed).newValue)
+    }
+
+    /// Marks `connection` of `user` present in `room`.
+    public func enter(_ user: UserName, room: RoomID, connection: ConnectionID) async throws(ChatError) {
+        try await backend("enter room") { try await backends.presence.enter(user, room: room, connection: connection) }
+    }
+
+    /// Removes `connection` of `user` from `room`; the user leaves the list with their last connection.
+    public func leave(_ user: UserName, room: RoomID, connection: ConnectionID) async throws(ChatError) {
+        try await backend("leave room") { try await backends.presence.leave(user, room: room, connection: connection) }
+    }
+
+    /// Subscribes to `room`'s live messages (see ``MessageBroker/subscribe(to:deliver:)``).
+    public func subscribe(
+        to room: RoomID,
+        deliver: @escaping @Sendable (ChatMessage) -> Void
+    ) async throws(ChatError) -> any BrokerSubscription {
+        try await backend("subscribe") { try await backends.broker.subscribe(to: room, deliver: deliver) }
+    }
+
+    /// Marks every connection of this server gone (at shutdown).
+    public func leaveAll() async {
+        do {
+            try await backends.presence.reap(server: server)
+        } catch {
+            logger.error("could not clear this server's presence", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: Messages
+
+    /// Posts `text` by `user` to `room`: stamps it, has the broker sequence and deliver it, and
+    /// records it in the chat log.
+    ///
+    /// Empty messages are refused with ``ChatError/invalidMessage(_:)``.
+    public func post(_ text: String, by user: UserName, in room: RoomID) async throws(ChatError) -> ChatMessage {
+        guard !text.isEmpty else { throw .invalidMessage("message must not be empty") }
+        guard text.utf8.count <= configuration.maximumMessageBytes else {
+            throw .invalidMessage("message exceeds \(configuration.maximumMessageBytes) bytes")
+        }
+        let draft = MessageDraft(room: room, user: user, text: text, timestamp: clock.millisecondsSinceEpoch())
+        let message = try await backend("publish") { try await backends.broker.publish(draft) }
+        do {
+            try await backends.log.append([message])
+        } catch {
+            // The message was delivered; the archive missed it. Never fail the sender for that.
+            logger.error("chat log append failed", metadata: ["room": "\(room)", "seq": "\(message.seq)", "error": "\(error)"])
+        }
+        return message
+    }
+
+    /// The room's latest messages, oldest first: the broker's recent history, completed from the
+    /// chat log when the broker holds fewer than asked for.
+    public func history(of room: RoomID, limit: Int? = nil) async throws(ChatError) -> [ChatMessage] {
+        let limit = limit ?? configuration.historyLimit
+        guard limit > 0 else { return [] }
+        var recent: [ChatMessage]
+        do {
+            recent = try await backends.broker.recentHistory(of: room, limit: limit)
+        } catch {
+            logger.warning("recent history unavailable; reading the chat log", metadata: ["room": "\(room)", "error": "\(error)"])
+            recent = []
+        }
+        let oldest = recent.first?.seq
+        if recent.count < limit, oldest.map({ $0 > 1 }) ?? true {
+            let older = try await backend("read chat log") {
+                try await backends.log.history(of: room, before: oldest, limit: limit - recent.count)
+            }
+            recent.insert(contentsOf: older, at: 0)
+        }
+        return recent
+    }
+
+    /// Full-text search in a room's log, newest first.
+    public func search(in room: RoomID, matching query: String, limit: Int = 20, offset: Int = 0) async throws(ChatError) -> [ChatMessage] {
+        try await requireRoom(room)
+        return try await backend("search chat log") {
+            try await backends.log.search(in: room, matching: query, limit: limit, offset: offset)
+        }
+    }
+
+    // MARK: Helpers
+
+    private func requireRoom(_ room: RoomID) async throws(ChatError) {
+        let exists = try await backend("look up room") { try await backends.rooms.contains(room) }
+        guard exists else { throw .unknownRoom(room) }
+    }
+
+    private func backend<T>(_ operation: String, _ body: () async throws -> T) async throws(ChatError) -> T {
+        do {
+            return try await body()
+        } catch let error as ChatError {
+            throw error
+        } catch {
+            logger.error("backend failed", metadata: ["operation": "\(operation)", "error": "\(error)"])
+            throw .backendUnavailable(operation)
+        }
+    }
+}

@@ -1,0 +1,97 @@
+import ChatCore
+import NIOCore
+import NIOWebSocket
+
+/// The members of every room on one event loop, and the loop's coalesced flush.
+///
+/// Confined to its event loop: no locks. The process-wide ``RoomHub`` hops here once per
+/// message per loop; from then on delivering to N members is N buffer writes, and each dirty
+/// member is flushed once per loop tick however many messages arrived in it.
+final class LoopRoomHub {
+    let eventLoop: any EventLoop
+    private let maximumQueuedBytes: Int
+    private var rooms: [RoomID: [RoomMember]] = [:]
+    private var dirty: [RoomMember] = []
+    private var flushScheduled = false
+
+    init(eventLoop: any EventLoop, maximumQueuedBytes: Int) {
+        self.eventLoop = eventLoop
+        self.maximumQueuedBytes = maximumQueuedBytes
+    }
+
+    /// Lists a member that has not played history yet: live messages are held for it.
+    func add(_ member: RoomMember) {
+        precondition(member.slot == -1, "member added twice")
+        member.slot = rooms[member.room]?.count ?? 0
+        rooms[member.room, default: []].append(member)
+    }
+
+    func remove(_ member: RoomMember) {
+        guard member.slot >= 0, var members = rooms[member.room], member.slot < members.count,
+            members[member.slot] === member
+        else { return }
+        let last = members.removeLast()
+        if last !== member {
+            members[member.slot] = last
+            last.slot = member.slot
+        }
+        member.slot = -1
+        rooms[member.room] = members.isEmpty ? nil : members
+    }
+
+    func memberCount(in room: RoomID) -> Int { rooms[room]?.count ?? 0 }
+
+    /// Delivers one pre-encoded frame to every member of `room` on this loop.
+    func deliver(_ frame: ByteBuffer, seq: Int64, room: RoomID) {
+        guard let members = rooms[room] else { return }
+        for member in members {
+            switch member.sequencer.receive(seq: seq, payload: frame) {
+            case .deliver:
+                member.writeFrame(frame)
+                markDirty(member)
+            case .held, .duplicate:
+                break
+            case .overflow:
+                member.close(.init(codeNumber: 1013), reason: "too many messages while joining; try again")
+            }
+        }
+    }
+
+    /// Plays `history` to a joining member, then what was held for it, and makes it live.
+    func completeJoin(of member: RoomMember, history: [ChatMessage], allocator: ByteBufferAllocator) {
+        guard member.slot >= 0 else { return }
+        for message in history {
+            member.writeFrame(ChatFrameEncoder.textFrame(for: message, allocator: allocator))
+        }
+        for frame in member.sequencer.historyPlayed(through: history.last?.seq) {
+            member.writeFrame(frame)
+        }
+        markDirty(member)
+    }
+
+    private func markDirty(_ member: RoomMember) {
+        if !member.needsFlush {
+            member.needsFlush = true
+            dirty.append(member)
+        }
+        if !flushScheduled {
+            flushScheduled = true
+            // Runs after the tasks already queued on this loop: every message that arrives in
+            // the same tick shares one flush (one syscall) per member.
+            eventLoop.assumeIsolated().execute { self.flushDirty() }
+        }
+    }
+
+    private func flushDirty() {
+        flushScheduled = false
+        let members = dirty
+        dirty.removeAll(keepingCapacity: true)
+        for member in members {
+            member.needsFlush = false
+            member.flush()
+            if let queued = member.queuedBytesIfBackedUp, queued > maximumQueuedBytes {
+                member.close(.policyViolation, reason: "too slow: \(queued) bytes queued")
+            }
+        }
+    }
+}

@@ -1,0 +1,150 @@
+import ChatCore
+import Logging
+import NIOCore
+import Synchronization
+
+/// The process-wide side of the fan-out: one broker subscription per room with local members,
+/// and for every message one encode, then one hop to each event loop that has members there.
+///
+/// Join order (what makes the join gap-free, with ``JoinSequencer``):
+/// 1. the member is listed on its loop, so it holds every message delivered there from now on;
+/// 2. the room's broker subscription is made live (or found live);
+/// 3. history is read (it contains everything delivered before step 1);
+/// 4. back on the loop, history is played and held messages newer than it are released.
+final class RoomHub: Sendable {
+    private struct LoopTarget: Sendable {
+        let loop: any EventLoop
+        let hub: NIOLoopBound<LoopRoomHub>
+        var members: Int
+    }
+
+    private struct RoomEntry {
+        let generation: UInt64
+        var targets: [LoopTarget]
+        let subscription: Task<any BrokerSubscription, any Error>
+    }
+
+    private struct State {
+        var rooms: [RoomID: RoomEntry] = [:]
+        var loopHubs: [ObjectIdentifier: NIOLoopBound<LoopRoomHub>] = [:]
+        var nextGeneration: UInt64 = 0
+    }
+
+    /// What a member's join produced; needed to leave.
+    struct Ticket: Sendable {
+        let room: RoomID
+        let generation: UInt64
+        let hub: NIOLoopBound<LoopRoomHub>
+    }
+
+    private let service: ChatService
+    private let maximumQueuedBytes: Int
+    private let logger: Logger
+    private let allocator = ByteBufferAllocator()
+    private let state = Mutex(State())
+
+    init(service: ChatService, maximumQueuedBytes: Int, logger: Logger) {
+        self.service = service
+        self.maximumQueuedBytes = maximumQueuedBytes
+        self.logger = logger
+    }
+
+    /// Steps 1 and 2 of the join. On return the member holds every live message of its room.
+    func join(_ member: NIOLoopBound<RoomMember>) async throws -> Ticket {
+        let loop = member.eventLoop
+        let (hub, room) = try await loop.submit {
+            let hub = self.loopHub(for: loop)
+            hub.value.add(member.value)
+            return (hub, member.value.room)
+        }.get()
+
+        let (generation, subscription) = state.withLock { state in
+            if state.rooms[room] == nil {
+                state.nextGeneration += 1
+                let generation = state.nextGeneration
+                let subscription = Task {
+                    try await self.service.subscribe(to: room) { message in
+                        self.fanOut(message, generation: generation)
+                    }
+                }
+                state.rooms[room] = RoomEntry(generation: generation, targets: [], subscription: subscription)
+            }
+            let loopID = ObjectIdentifier(loop)
+            if let index = state.rooms[room]!.targets.firstIndex(where: { ObjectIdentifier($0.loop) == loopID }) {
+                state.rooms[room]!.targets[index].members += 1
+            } else {
+                state.rooms[room]!.targets.append(LoopTarget(loop: loop, hub: hub, members: 1))
+            }
+            return (state.rooms[room]!.generation, state.rooms[room]!.subscription)
+        }
+        let ticket = Ticket(room: room, generation: generation, hub: hub)
+        do {
+            _ = try await subscription.value
+        } catch {
+            await leave(member, ticket: ticket)
+            throw error
+        }
+        return ticket
+    }
+
+    /// Step 4 of the join.
+    func completeJoin(of member: NIOLoopBound<RoomMember>, ticket: Ticket, history: [ChatMessage]) async throws {
+        let allocator = allocator
+        try await member.eventLoop.submit {
+            ticket.hub.value.completeJoin(of: member.value, history: history, allocator: allocator)
+        }.get()
+    }
+
+    /// Unlists the member; the last local member of a room ends the room's subscription.
+    func leave(_ member: NIOLoopBound<RoomMember>, ticket: Ticket) async {
+        try? await member.eventLoop.submit { ticket.hub.value.remove(member.value) }.get()
+        let loopID = ObjectIdentifier(member.eventLoop)
+        let ended: Task<any BrokerSubscription, any Error>? = state.withLock { state in
+            guard var entry = state.rooms[ticket.room], entry.generation == ticket.generation,
+                let index = entry.targets.firstIndex(where: { ObjectIdentifier($0.loop) == loopID })
+            else { return nil }
+            entry.targets[index].members -= 1
+            if entry.targets[index].members == 0 { entry.targets.remove(at: index) }
+            if entry.targets.isEmpty {
+                state.rooms[ticket.room] = nil
+                return entry.subscription
+            }
+            state.rooms[ticket.room] = entry
+            return nil
+        }
+        if let ended, let subscription = try? await ended.value {
+            await subscription.cancel()
+        }
+    }
+
+    /// Rooms with a live subscription on this server (for tests and metrics).
+    var subscribedRooms: [RoomID] { state.withLock { Array($0.rooms.keys) } }
+
+    /// Called by the broker for every message of a subscribed room, in sequence order.
+    private func fanOut(_ message: ChatMessage, generation: UInt64) {
+        let targets = state.withLock { state -> [LoopTarget]? in
+            guard let entry = state.rooms[message.room], entry.generation == generation else { return nil }
+            return entry.targets
+        }
+        guard let targets, !targets.isEmpty else { return }
+        let frame = ChatFrameEncoder.textFrame(for: message, allocator: allocator)
+        let seq = message.seq
+        let room = message.room
+        for target in targets {
+            let hub = target.hub
+            target.loop.execute { hub.value.deliver(frame, seq: seq, room: room) }
+        }
+    }
+
+    /// The loop's hub, created on first use. Must run on `loop`.
+    private func loopHub(for loop: any EventLoop) -> NIOLoopBound<LoopRoomHub> {
+        let key = ObjectIdentifier(loop)
+        if let hub = state.withLock({ $0.loopHubs[key] }) { return hub }
+        let hub = NIOLoopBound(LoopRoomHub(eventLoop: loop, maximumQueuedBytes: maximumQueuedBytes), eventLoop: loop)
+        return state.withLock { state in
+            if let existing = state.loopHubs[key] { return existing }
+            state.loopHubs[key] = hub
+            return hub
+        }
+    }
+}

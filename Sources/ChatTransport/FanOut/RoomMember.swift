@@ -1,0 +1,64 @@
+import ChatCore
+import NIOCore
+import NIOWebSocket
+
+/// One joined WebSocket connection as the fan-out sees it. Lives on its channel's event loop.
+///
+/// It is also the pipeline's outermost outbound handler (next to the socket), so pre-framed
+/// bytes from the fan-out are written straight to the socket, bypassing the frame encoder:
+/// each recipient's work is one `write` of a shared buffer plus a dirty flag.
+final class RoomMember: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    let connection: ConnectionID
+    let room: RoomID
+    let user: UserName
+    /// Holds live messages while history loads, then drops duplicates.
+    var sequencer: JoinSequencer<ByteBuffer>
+    /// Set while a write awaits the loop's coalesced flush.
+    var needsFlush = false
+    /// Index in the loop hub's member list for `room`; -1 when not listed.
+    var slot = -1
+    /// How the member is told to close (wired to the socket handler).
+    var onClose: ((WebSocketErrorCode, String) -> Void)?
+
+    private var context: ChannelHandlerContext?
+
+    init(connection: ConnectionID, room: RoomID, user: UserName, holdLimit: Int) {
+        self.connection = connection
+        self.room = room
+        self.user = user
+        self.sequencer = JoinSequencer(holdLimit: holdLimit)
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    var isActive: Bool { context?.channel.isActive ?? false }
+
+    /// Queues a complete frame for the socket. Not flushed: the loop hub flushes once per tick.
+    func writeFrame(_ frame: ByteBuffer) {
+        guard let context else { return }
+        context.write(wrapOutboundOut(frame), promise: nil)
+    }
+
+    func flush() {
+        context?.flush()
+    }
+
+    /// Bytes waiting for the kernel, when the channel reports itself over its high-water mark.
+    var queuedBytesIfBackedUp: Int? {
+        guard let channel = context?.channel, !channel.isWritable else { return nil }
+        return try? channel.syncOptions?.getOption(.bufferedWritableBytes)
+    }
+
+    func close(_ code: WebSocketErrorCode, reason: String) {
+        onClose?(code, reason)
+    }
+}

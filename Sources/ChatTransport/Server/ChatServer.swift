@@ -1,0 +1,53 @@
+import ChatCore
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// The chat server: the seed's HTTP API and WebSocket rooms on one port, over a ``ChatService``.
+///
+/// A `Service` for swift-service-lifecycle: `run()` serves until graceful shutdown, which
+/// sends every WebSocket client a close frame (1001) and waits for the connections to end.
+public final class ChatServer: Service {
+    public let configuration: ChatServerConfiguration
+    private let service: ChatService
+    private let application: Application<RouterResponder<BasicRequestContext>>
+    private let address = ListeningAddress()
+
+    public init(
+        service: ChatService,
+        configuration: ChatServerConfiguration = .init(),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "chatd")
+    ) {
+        self.configuration = configuration
+        self.service = service
+        let hub = RoomHub(service: service, maximumQueuedBytes: configuration.maximumQueuedBytesPerConnection, logger: logger)
+        let router = Router()
+        router.add(middleware: JSONErrorMiddleware(logger: logger))
+        ChatAPI(service: service, maximumBodyBytes: configuration.maximumRequestBodyBytes).register(on: router)
+        let address = address
+        self.application = Application(
+            router: router,
+            server: HTTPServerBuilder { responder in
+                ChatServerChannel(responder: responder, service: service, hub: hub, configuration: configuration)
+            },
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "chatd"),
+            onServerRunning: { channel in address.bound(port: channel.localAddress?.port ?? configuration.port) },
+            eventLoopGroupProvider: .shared(eventLoopGroup),
+            logger: logger
+        )
+    }
+
+    /// The port the server listens on, once it does (useful with port 0).
+    public func listeningPort() async -> Int {
+        await address.port()
+    }
+
+    public func run() async throws {
+        try await application.run()
+        await service.leaveAll()
+    }
+}

@@ -1,0 +1,128 @@
+import ChatCore
+import HTTPTypes
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
+import NIOWebSocket
+
+/// Hummingbird child channel for chatd: plain HTTP goes to the Hummingbird responder (the
+/// router); an accepted `…/join` upgrade gets the project's own WebSocket pipeline.
+///
+/// A join is admitted (room and user checked) before the 101 is sent. A refused upgrade is not
+/// answered here: its request continues down the ordinary HTTP path, where the join route
+/// explains the refusal with a JSON error and the right status.
+struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
+    enum Negotiated: Sendable {
+        case http(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
+        /// A join whose upgrade was refused: answered with its error, then closed.
+        case refusedJoin(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, APIError)
+        case webSocket(ChatSession)
+    }
+
+    struct Value: ServerChildChannelValue {
+        let negotiated: EventLoopFuture<Negotiated>
+        let channel: any Channel
+    }
+
+    let responder: HTTPChannelHandler.Responder
+    let service: ChatService
+    let hub: RoomHub
+    let configuration: ChatServerConfiguration
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        channel.eventLoop.makeCompletedFuture {
+            let admission = NIOLoopBoundBox(JoinAdmission.notAttempted, eventLoop: channel.eventLoop)
+            let upgrader = JoinUpgrader(service: service, maximumFrameBytes: configuration.maximumMessageBytes, admission: admission) {
+                channel, room, user in
+                .webSocket(try self.installWebSocket(on: channel, room: room, user: user, logger: logger))
+            }
+            let upgrade = NIOTypedHTTPServerUpgradeConfiguration(
+                upgraders: [upgrader],
+                notUpgradingCompletionHandler: { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+                        try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(logger: logger))
+                        let http = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
+                            wrappingChannelSynchronously: channel,
+                            configuration: .init(isOutboundHalfClosureEnabled: true)
+                        )
+                        if case .refused(let error) = admission.value {
+                            return .refusedJoin(http, error)
+                        }
+                        return .http(http)
+                    }
+                }
+            )
+            var pipeline = NIOUpgradableHTTPServerPipelineConfiguration(upgradeConfiguration: upgrade)
+            pipeline.enablePipelining = false  // NIOAsyncChannel handles one request at a time
+            pipeline.enableErrorHandling = false  // the HTTP path answers parse errors itself
+            pipeline.enableResponseHeaderValidation = false  // HTTPTypes validates
+            let negotiated = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: pipeline)
+            return Value(negotiated: negotiated, channel: channel)
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        do {
+            switch try await value.negotiated.get() {
+            case .http(let http):
+                await handleHTTP(asyncChannel: http, logger: logger)
+            case .refusedJoin(let http, let error):
+                try await Self.answer(http, with: error)
+            case .webSocket(let session):
+                await session.run()
+            }
+        } catch {
+            logger.debug("connection ended before a request completed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Answers a refused upgrade with its JSON error and closes: the request head is gone, so
+    /// the connection cannot carry on as HTTP.
+    private static func answer(_ http: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, with error: APIError) async throws {
+        try await http.executeThenClose { _, outbound in
+            let body = error.jsonBody
+            var headers = error.responseHeaders
+            headers[.contentLength] = String(body.readableBytes)
+            headers[.connection] = "close"
+            try await outbound.write(contentsOf: [
+                .head(HTTPResponse(status: error.status, headerFields: headers)),
+                .body(body),
+                .end(nil),
+            ])
+        }
+    }
+
+    /// Builds the WebSocket pipeline behind an accepted upgrade. Runs on the channel's loop.
+    private func installWebSocket(on channel: any Channel, room: RoomID, user: UserName, logger: Logger) throws -> ChatSession {
+        let connection = service.makeConnectionID()
+        var logger = logger
+        logger[metadataKey: "connection"] = "\(connection)"
+        let (inbound, continuation) = AsyncStream<String>.makeStream()
+        let member = RoomMember(connection: connection, room: room, user: user, holdLimit: configuration.maximumHeldMessagesPerJoin)
+        let socket = ChatSocketHandler(
+            inbound: continuation,
+            maximumMessageBytes: configuration.maximumMessageBytes,
+            maximumPending: configuration.maximumPendingInboundMessages,
+            closeTimeout: configuration.closeTimeout,
+            logger: logger
+        )
+        member.onClose = { [unowned socket] code, reason in socket.close(code, reason: reason) }
+        try channel.pipeline.syncOperations.addHandler(member, position: .first)
+        try channel.pipeline.syncOperations.addHandler(socket)
+        return ChatSession(
+            service: service,
+            hub: hub,
+            member: NIOLoopBound(member, eventLoop: channel.eventLoop),
+            socket: NIOLoopBound(socket, eventLoop: channel.eventLoop),
+            inbound: inbound,
+            connection: connection,
+            room: room,
+            user: user,
+            logger: logger
+        )
+    }
+}

@@ -1,0 +1,74 @@
+import NIOCore
+import NIOWebSocket
+
+/// Reassembles client frames into messages and enforces RFC 6455's framing rules, as a pure
+/// value: frames in, messages or a typed failure out.
+///
+/// Written here rather than using `NIOWebSocketFrameAggregator` because the rules that decide
+/// the close code (masking, reserved bits, fragment order, size) belong in one tested place, and
+/// because the aggregator drops `rsv1`, which permessage-deflate needs on the first fragment.
+struct InboundMessageAssembler {
+    enum Output: Equatable {
+        case text(ByteBuffer)
+        case binary(ByteBuffer)
+        case control(WebSocketFrame)
+        /// A fragment was buffered; nothing to act on yet.
+        case incomplete
+    }
+
+    enum Failure: Error, Equatable {
+        /// RFC 6455 was broken: close with 1002.
+        case protocolViolation(String)
+        /// The message is larger than allowed: close with 1009.
+        case tooLarge(String)
+    }
+
+    let maximumMessageBytes: Int
+    let maximumFragments: Int
+    private var partial: (isText: Bool, data: ByteBuffer, fragments: Int)?
+
+    init(maximumMessageBytes: Int, maximumFragments: Int = 1_024) {
+        self.maximumMessageBytes = maximumMessageBytes
+        self.maximumFragments = maximumFragments
+    }
+
+    mutating func receive(_ frame: WebSocketFrame) throws(Failure) -> Output {
+        guard frame.maskKey != nil else { throw .protocolViolation("client frames must be masked") }
+        guard !frame.rsv1, !frame.rsv2, !frame.rsv3 else {
+            throw .protocolViolation("reserved bits set without a negotiated extension")
+        }
+        switch frame.opcode {
+        case .connectionClose, .ping, .pong:
+            return .control(frame)
+        case .text, .binary:
+            guard partial == nil else { throw .protocolViolation("a new message started before the previous one ended") }
+            let data = frame.unmaskedData
+            try checkSize(data.readableBytes)
+            if frame.fin {
+                return frame.opcode == .text ? .text(data) : .binary(data)
+            }
+            partial = (frame.opcode == .text, data, 1)
+            return .incomplete
+        case .continuation:
+            guard var message = partial else { throw .protocolViolation("continuation frame without a message to continue") }
+            let fragment = frame.unmaskedData
+            try checkSize(message.data.readableBytes + fragment.readableBytes)
+            message.fragments += 1
+            guard message.fragments <= maximumFragments else { throw .tooLarge("more than \(maximumFragments) fragments") }
+            partial = nil  // release the buffer's uniqueness before appending
+            var data = message.data
+            data.writeImmutableBuffer(fragment)
+            guard frame.fin else {
+                partial = (message.isText, data, message.fragments)
+                return .incomplete
+            }
+            return message.isText ? .text(data) : .binary(data)
+        default:
+            throw .protocolViolation("reserved opcode \(frame.opcode)")
+        }
+    }
+
+    private func checkSize(_ bytes: Int) throws(Failure) {
+        if bytes > maximumMessageBytes { throw .tooLarge("message exceeds \(maximumMessageBytes) bytes") }
+    }
+}

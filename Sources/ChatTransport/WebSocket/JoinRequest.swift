@@ -1,0 +1,34 @@
+import ChatCore
+import Foundation
+
+/// A parsed `GET /v1/chatrooms/{id}/join?user=John`, shared by the WebSocket upgrade and the
+/// HTTP route that explains a refused one, so both judge a request the same way.
+///
+/// The query is read as RFC 3986 percent-encoding (`encodeURIComponent` in a browser):
+/// `%20` is a space and a literal `+` stays a plus, so names like `C++` survive.
+struct JoinRequest: Equatable {
+    let roomSegment: Substring
+    let user: String?
+
+    /// `nil` when `uri` is not the join path at all.
+    init?(uri: String) {
+        let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        let segments = parts[0].split(separator: "/", omittingEmptySubsequences: false)
+        guard segments.count == 5, segments[0].isEmpty, segments[1] == "v1", segments[2] == "chatrooms", segments[4] == "join"
+        else { return nil }
+        roomSegment = segments[3]
+        var user: String?
+        if parts.count == 2 {
+            for pair in parts[1].split(separator: "&") {
+                let keyValue = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                guard keyValue[0] == "user", user == nil else { continue }
+                user = keyValue.count == 2 ? String(keyValue[1]).removingPercentEncoding ?? "\u{FFFD}invalid" : ""
+            }
+        }
+        self.user = user
+    }
+
+    func room() throws(ChatError) -> RoomID {
+        try RoomID(parsing: roomSegment)
+    }
+}

@@ -1,0 +1,80 @@
+import ChatCore
+import NIOCore
+import NIOHTTP1
+import NIOWebSocket
+
+/// The outcome of a join's upgrade attempt, kept on the channel's loop.
+enum JoinAdmission {
+    case notAttempted
+    case admitted(RoomID, UserName)
+    case refused(APIError)
+}
+
+/// NIO's WebSocket upgrader, wrapped so that every attempt is recorded with its verdict.
+///
+/// NIO's upgrade handler consumes the request head of an upgrade it does not make, so a
+/// refused join cannot continue to the router; the channel answers it from this record instead
+/// (``ChatServerChannel``), with the same JSON error the router would give.
+struct JoinUpgrader: NIOTypedHTTPServerProtocolUpgrader {
+    typealias UpgradeResult = ChatServerChannel.Negotiated
+
+    let admission: NIOLoopBoundBox<JoinAdmission>
+    let inner: NIOTypedWebSocketServerUpgrader<UpgradeResult>
+
+    init(
+        service: ChatService,
+        maximumFrameBytes: Int,
+        admission: NIOLoopBoundBox<JoinAdmission>,
+        install: @escaping @Sendable (any Channel, RoomID, UserName) throws -> UpgradeResult
+    ) {
+        self.admission = admission
+        self.inner = NIOTypedWebSocketServerUpgrader(
+            maxFrameSize: maximumFrameBytes,
+            enableAutomaticErrorHandling: false,
+            shouldUpgrade: { channel, head in
+                let promise = channel.eventLoop.makePromise(of: JoinAdmission.self)
+                promise.completeWithTask { await Self.admit(head, service: service) }
+                return promise.futureResult.map { verdict -> HTTPHeaders? in
+                    admission.value = verdict
+                    guard case .admitted = verdict else { return nil }
+                    return HTTPHeaders()
+                }
+            },
+            upgradePipelineHandler: { channel, _ in
+                channel.eventLoop.makeCompletedFuture {
+                    guard case .admitted(let room, let user) = admission.value else {
+                        preconditionFailure("upgrade without admission")
+                    }
+                    return try install(channel, room, user)
+                }
+            }
+        )
+    }
+
+    var supportedProtocol: String { inner.supportedProtocol }
+    var requiredUpgradeHeaders: [String] { inner.requiredUpgradeHeaders }
+
+    func buildUpgradeResponse(channel: any Channel, upgradeRequest: HTTPRequestHead, initialResponseHeaders: HTTPHeaders) -> EventLoopFuture<HTTPHeaders> {
+        // Recorded before NIO checks the handshake headers, so a bad key or version is answered too.
+        admission.value = .refused(
+            APIError(.badRequest, "invalid WebSocket handshake: send Sec-WebSocket-Key and Sec-WebSocket-Version: 13")
+        )
+        return inner.buildUpgradeResponse(channel: channel, upgradeRequest: upgradeRequest, initialResponseHeaders: initialResponseHeaders)
+    }
+
+    func upgrade(channel: any Channel, upgradeRequest: HTTPRequestHead) -> EventLoopFuture<UpgradeResult> {
+        inner.upgrade(channel: channel, upgradeRequest: upgradeRequest)
+    }
+
+    private static func admit(_ head: HTTPRequestHead, service: ChatService) async -> JoinAdmission {
+        guard head.method == .GET, let join = JoinRequest(uri: head.uri) else {
+            return .refused(APIError(.notFound, "WebSocket upgrades are offered only at GET /v1/chatrooms/{id}/join?user=NAME"))
+        }
+        do {
+            let room = try join.room()
+            return .admitted(room, try await service.admit(user: join.user, to: room))
+        } catch {
+            return .refused(APIError(error))
+        }
+    }
+}

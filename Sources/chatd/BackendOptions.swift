@@ -1,0 +1,27 @@
+import ArgumentParser
+import ChatStorage
+import Foundation
+
+/// The backend URLs, each from its flag or else its environment variable; missing means in-memory.
+struct BackendOptions: ParsableArguments {
+    @Option(help: "Redis URL for the broker, presence and cache, e.g. redis://127.0.0.1:6379 (env CHATD_REDIS_URL).")
+    var redis: String?
+
+    @Option(help: "MariaDB URL for users and rooms, e.g. mariadb://chat:secret@127.0.0.1:3306/chat (env CHATD_MARIADB_URL).")
+    var mariadb: String?
+
+    @Option(help: "Elasticsearch URL for the chat log, e.g. http://127.0.0.1:9200 (env CHATD_ELASTICSEARCH_URL).")
+    var elasticsearch: String?
+
+    func selection(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> BackendSelection {
+        do {
+            return try BackendSelection(
+                redis: redis ?? environment["CHATD_REDIS_URL"],
+                mariadb: mariadb ?? environment["CHATD_MARIADB_URL"],
+                elasticsearch: elasticsearch ?? environment["CHATD_ELASTICSEARCH_URL"]
+            )
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+}

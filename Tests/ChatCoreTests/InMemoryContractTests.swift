@@ -1,0 +1,42 @@
+import ChatCore
+import ChatCoreTesting
+import Testing
+
+/// The contract suites against the in-memory implementations, one fresh instance per case.
+@Suite struct InMemoryContractTests {
+    @Test(arguments: UserStoreContract.cases)
+    func userStore(_ contract: ContractCase<any UserStore>) async throws {
+        try await contract.run(against: InMemoryUserStore())
+    }
+
+    @Test(arguments: RoomStoreContract.cases)
+    func roomStore(_ contract: ContractCase<any RoomStore>) async throws {
+        try await contract.run(against: InMemoryRoomStore())
+    }
+
+    @Test(arguments: RoomStoreContract.cases)
+    func cachingRoomStore(_ contract: ContractCase<any RoomStore>) async throws {
+        try await contract.run(against: CachingRoomStore(base: InMemoryRoomStore(), cache: InMemoryChatCache(), logger: .init(label: "test")))
+    }
+
+    @Test(arguments: PresenceStoreContract.cases)
+    func presenceStore(_ contract: ContractCase<any PresenceStore>) async throws {
+        try await contract.run(against: InMemoryPresenceStore())
+    }
+
+    @Test(arguments: MessageBrokerContract.cases)
+    func messageBroker(_ contract: ContractCase<BrokerFixture>) async throws {
+        let broker = InMemoryMessageBroker()
+        try await contract.run(against: BrokerFixture { broker })
+    }
+
+    @Test(arguments: MessageLogContract.cases)
+    func messageLog(_ contract: ContractCase<any MessageLog>) async throws {
+        try await contract.run(against: InMemoryMessageLog())
+    }
+
+    @Test(arguments: ChatCacheContract.cases)
+    func chatCache(_ contract: ContractCase<any ChatCache>) async throws {
+        try await contract.run(against: InMemoryChatCache())
+    }
+}
