@@ -32,6 +32,25 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
     let hub: RoomHub
     let configuration: ChatServerConfiguration
 
+    init(responder: @escaping HTTPChannelHandler.Responder, service: ChatService, hub: RoomHub, configuration: ChatServerConfiguration) {
+        self.responder = Self.closingAfterUpgradeRequests(responder)
+        self.service = service
+        self.hub = hub
+        self.configuration = configuration
+    }
+
+    /// A request with an `Upgrade` header that reaches the router (a later request on a
+    /// keep-alive connection, where NIO no longer offers upgrades) is answered, then the
+    /// connection is closed: NIO's HTTP parser stops parsing after such a request, so nothing
+    /// more could be read from it.
+    private static func closingAfterUpgradeRequests(_ responder: @escaping HTTPChannelHandler.Responder) -> HTTPChannelHandler.Responder {
+        struct CloseAfterUpgradeRequest: Error {}
+        return { request, writer, channel in
+            try await responder(request, writer, channel)
+            if request.headers[.upgrade] != nil { throw CloseAfterUpgradeRequest() }
+        }
+    }
+
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             let admission = NIOLoopBoundBox(JoinAdmission.notAttempted, eventLoop: channel.eventLoop)

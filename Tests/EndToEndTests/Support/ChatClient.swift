@@ -1,0 +1,141 @@
+import ChatCore
+import Foundation
+import Logging
+import NIOCore
+import NIOWebSocket
+import Synchronization
+import WSClient
+
+/// A chat participant over a real WebSocket client (swift-websocket's `WebSocketClient`, an
+/// implementation independent of ours): sends texts, collects every message it receives.
+final class ChatClient: Sendable {
+    /// A message as the seed's clients see it.
+    struct Received: Decodable, Equatable, Sendable {
+        let chatroom: Int64
+        let user: String
+        let message: String
+        let timestamp: Int64
+        let seq: Int64
+    }
+
+    private enum Command: Sendable {
+        case text(String)
+        case frame(WebSocketFrame)
+        case close(WebSocketErrorCode)
+    }
+
+    private struct State {
+        var received: [Received] = []
+        var undecodable: [String] = []
+        var connected = false
+        var closeCode: WebSocketErrorCode?
+        var ended = false
+    }
+
+    /// Shared with the connection task (a `Mutex` cannot be captured by value).
+    private final class Shared: Sendable {
+        let state = Mutex(State())
+    }
+
+    private let shared = Shared()
+    private let commands: AsyncStream<Command>.Continuation
+    private let task: Task<Void, any Error>
+
+    var received: [Received] { shared.state.withLock { $0.received } }
+    var undecodable: [String] { shared.state.withLock { $0.undecodable } }
+    /// The close code the server sent, once the connection ended.
+    var closeCode: WebSocketErrorCode? { shared.state.withLock { $0.closeCode } }
+
+    private init(url: String) {
+        let (commands, continuation) = AsyncStream<Command>.makeStream()
+        self.commands = continuation
+        let shared = shared
+        var logger = Logger(label: "test.client")
+        logger.logLevel = .critical
+        let configuration = WebSocketClientConfiguration(maxFrameSize: 1 << 20)
+        task = Task {
+            let state = shared
+            defer { state.state.withLock { $0.ended = true } }
+            let close = try await WebSocketClient.connect(url: url, configuration: configuration, logger: logger) { inbound, outbound, _ in
+                state.state.withLock { $0.connected = true }
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        for await command in commands {
+                            switch command {
+                            case .text(let text): try await outbound.write(.text(text))
+                            case .frame(let frame): try await outbound.write(.custom(frame))
+                            case .close(let code): try await outbound.close(code, reason: nil)
+                            }
+                        }
+                    }
+                    for try await message in inbound.messages(maxSize: 1 << 20) {
+                        guard case .text(let text) = message else { continue }
+                        if let decoded = try? JSONDecoder().decode(Received.self, from: Data(text.utf8)) {
+                            state.state.withLock { $0.received.append(decoded) }
+                        } else {
+                            state.state.withLock { $0.undecodable.append(text) }
+                        }
+                    }
+                    group.cancelAll()
+                }
+            }
+            state.state.withLock { $0.closeCode = close?.closeCode }
+        }
+    }
+
+    /// Connects and waits for the upgrade; throws when the server refuses it.
+    static func join(_ url: String) async throws -> ChatClient {
+        let client = ChatClient(url: url)
+        let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+        while ContinuousClock.now < deadline {
+            let (connected, ended) = client.shared.state.withLock { ($0.connected, $0.ended) }
+            if connected { return client }
+            if ended {
+                try await client.task.value
+                throw TestFailure("connection ended before it was established")
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        throw TestFailure("timed out joining \(url)")
+    }
+
+    func send(_ text: String) {
+        commands.yield(.text(text))
+    }
+
+    func send(frame: WebSocketFrame) {
+        commands.yield(.frame(frame))
+    }
+
+    /// Closes the connection normally and waits until it ended.
+    func leave() async {
+        commands.yield(.close(.normalClosure))
+        commands.finish()
+        _ = await task.result
+    }
+
+    /// Waits until at least `count` messages arrived.
+    @discardableResult
+    func waitForMessages(_ count: Int, within seconds: Int = 20) async throws -> [Received] {
+        let deadline = ContinuousClock.now.advanced(by: .seconds(seconds))
+        while ContinuousClock.now < deadline {
+            let received = self.received
+            if received.count >= count { return received }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        throw TestFailure("expected \(count) messages, got \(received.count)")
+    }
+
+    /// Waits until the server closed the connection; returns its close code.
+    func waitForClose(within seconds: Int = 10) async throws -> WebSocketErrorCode? {
+        let deadline = ContinuousClock.now.advanced(by: .seconds(seconds))
+        while ContinuousClock.now < deadline {
+            if shared.state.withLock({ $0.ended }) {
+                _ = await task.result
+                return closeCode
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        throw TestFailure("the server did not close the connection")
+    }
+}

@@ -1,0 +1,112 @@
+import AsyncHTTPClient
+import ChatCore
+import ChatTransport
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOFoundationCompat
+import ServiceLifecycle
+
+/// A real chatd server on 127.0.0.1 with a free port and in-memory backends, for one test.
+struct TestServer {
+    let port: Int
+    let service: ChatService
+    let http: HTTPClient
+    let shutdown: @Sendable () async -> Void
+
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    func joinURL(room: RoomID, user: String) -> String {
+        let encoded = user.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? user
+        return "ws://127.0.0.1:\(port)/v1/chatrooms/\(room)/join?user=\(encoded)"
+    }
+
+    /// Runs `body` against a fresh server, then shuts the server down gracefully.
+    static func with<T>(
+        configuration: ChatServerConfiguration = .init(),
+        _ body: (TestServer) async throws -> T
+    ) async throws -> T {
+        var logger = Logger(label: "test.chatd")
+        logger.logLevel = .warning
+        var configuration = configuration
+        configuration.host = "127.0.0.1"
+        configuration.port = 0
+        let service = ChatService(backends: .inMemory(), logger: logger)
+        let server = ChatServer(service: service, configuration: configuration, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [server], logger: logger))
+        let running = Task { try await group.run() }
+        let port = await server.listeningPort()
+        let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        let testServer = TestServer(port: port, service: service, http: http) {
+            await group.triggerGracefulShutdown()
+            _ = await running.result
+        }
+        do {
+            let result = try await body(testServer)
+            try await http.shutdown()
+            await testServer.shutdown()
+            return result
+        } catch {
+            try? await http.shutdown()
+            await testServer.shutdown()
+            throw error
+        }
+    }
+
+    /// An HTTP exchange: status and the body parsed as JSON (nil when it is not JSON).
+    struct Reply {
+        let status: Int
+        let json: [String: Any]?
+        let headers: [String: String]
+
+        var message: String? { json?["message"] as? String }
+    }
+
+    func request(_ method: HTTPMethod, _ path: String, body: String? = nil, headers: [(String, String)] = []) async throws -> Reply {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(string: body)) }
+        let response = try await http.execute(request, timeout: .seconds(10))
+        let bytes = try await response.body.collect(upTo: 1 << 20)
+        let json = try? JSONSerialization.jsonObject(with: Data(buffer: bytes)) as? [String: Any]
+        var replyHeaders: [String: String] = [:]
+        for header in response.headers { replyHeaders[header.name.lowercased()] = header.value }
+        return Reply(status: Int(response.status.code), json: json, headers: replyHeaders)
+    }
+
+    func createRoom() async throws -> RoomID {
+        let reply = try await request(.POST, "/v1/chatrooms")
+        guard reply.status == 200, let id = reply.json?["id"] as? Int else { throw TestFailure("create room: \(reply.status)") }
+        return RoomID(Int64(id))
+    }
+
+    func createUser(_ name: String) async throws {
+        let body = String(decoding: try JSONEncoder().encode(["name": name]), as: UTF8.self)
+        let reply = try await request(.POST, "/v1/users", body: body)
+        guard reply.status == 200 else { throw TestFailure("create user \(name): \(reply.status) \(reply.message ?? "")") }
+    }
+
+    func users(in room: RoomID) async throws -> [String] {
+        let reply = try await request(.GET, "/v1/chatrooms/\(room)/users")
+        return reply.json?["users"] as? [String] ?? []
+    }
+
+    /// Polls the users list until it equals `expected` (leaving is asynchronous to the close).
+    func waitForUsers(in room: RoomID, toBe expected: [String]) async throws {
+        let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+        var current: [String] = []
+        while ContinuousClock.now < deadline {
+            current = try await users(in: room)
+            if current == expected { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw TestFailure("users in room \(room): expected \(expected), still \(current)")
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
