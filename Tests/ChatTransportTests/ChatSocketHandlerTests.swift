@@ -1,0 +1,133 @@
+import Logging
+import NIOCore
+import NIOEmbedded
+import NIOWebSocket
+import Testing
+
+@testable import ChatTransport
+
+/// The socket handler on an `EmbeddedChannel`: frames in, frames and posted texts out.
+@Suite struct ChatSocketHandlerTests {
+    let channel = EmbeddedChannel()
+    let counter = IOCounter()
+    let handler: ChatSocketHandler
+    let texts: AsyncStream<String>
+
+    init() throws {
+        let (stream, continuation) = AsyncStream<String>.makeStream()
+        texts = stream
+        handler = ChatSocketHandler(
+            inbound: continuation, maximumMessageBytes: 64, maximumPending: 2, closeTimeout: .seconds(5),
+            logger: Logger(label: "test")
+        )
+        try channel.pipeline.syncOperations.addHandler(counter)
+        try channel.pipeline.syncOperations.addHandler(handler)
+        try channel.connect(to: .init(ipAddress: "127.0.0.1", port: 1)).wait()
+    }
+
+    private func sentFrames() throws -> [WebSocketFrame] {
+        var frames: [WebSocketFrame] = []
+        while let frame = try channel.readOutbound(as: WebSocketFrame.self) { frames.append(frame) }
+        return frames
+    }
+
+    private func postedTexts() async -> [String] {
+        handler.handlerRemoved(context: try! channel.pipeline.syncOperations.context(handler: handler))
+        return await texts.reduce(into: []) { $0.append($1) }
+    }
+
+    @Test func textMessagesArePosted() async throws {
+        try channel.writeInbound(clientFrame(.text, "hello"))
+        try channel.writeInbound(clientFrame(.text, "wör", fin: false))
+        try channel.writeInbound(clientFrame(.continuation, "ld"))
+        #expect(await postedTexts() == ["hello", "wörld"])
+    }
+
+    @Test func pingIsAnsweredWithPongCarryingTheSameData() throws {
+        try channel.writeInbound(clientFrame(.ping, "beat"))
+        let frames = try sentFrames()
+        #expect(frames.count == 1)
+        #expect(frames.first?.opcode == .pong)
+        #expect(frames.first.map { String(buffer: $0.data) } == "beat")
+    }
+
+    struct CloseCase: Sendable, CustomStringConvertible {
+        let payload: [UInt8]
+        let reply: UInt16
+        var description: String { "\(payload) -> \(reply)" }
+    }
+
+    static let closeCases: [CloseCase] = [
+        CloseCase(payload: closePayload(1000), reply: 1000),
+        CloseCase(payload: closePayload(4001, "app"), reply: 4001),
+        CloseCase(payload: [], reply: 1000),
+        CloseCase(payload: [0x03], reply: 1002),
+        CloseCase(payload: closePayload(1005), reply: 1002),
+        CloseCase(payload: closePayload(1004), reply: 1002),
+        CloseCase(payload: closePayload(999), reply: 1002),
+        CloseCase(payload: closePayload(2000), reply: 1002),
+        CloseCase(payload: closePayload(1000) + [0xFF, 0xFE], reply: 1007),
+    ]
+
+    @Test(arguments: closeCases)
+    func aClientCloseIsAnsweredAndTheConnectionDropped(_ close: CloseCase) throws {
+        try channel.writeInbound(clientFrame(.connectionClose, close.payload))
+        #expect(try sentFrames().map(\.closeCode) == [close.reply])
+        #expect(!channel.isActive)
+    }
+
+    @Test func invalidUTF8ClosesWith1007AndLaterDataIsIgnored() async throws {
+        try channel.writeInbound(clientFrame(.text, [0x68, 0xC3, 0x28]))
+        try channel.writeInbound(clientFrame(.text, "after"))
+        #expect(try sentFrames().map(\.closeCode) == [1007])
+        #expect(await postedTexts() == [])
+    }
+
+    @Test func binaryClosesWith1003() throws {
+        try channel.writeInbound(clientFrame(.binary, [1]))
+        #expect(try sentFrames().map(\.closeCode) == [1003])
+    }
+
+    @Test func protocolViolationsCloseWith1002AndOversizeWith1009() throws {
+        try channel.writeInbound(WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(string: "unmasked")))
+        #expect(try sentFrames().map(\.closeCode) == [1002])
+
+        let other = try ChatSocketHandlerTests()
+        try other.channel.writeInbound(clientFrame(.text, String(repeating: "x", count: 65)))
+        #expect(try other.sentFrames().map(\.closeCode) == [1009])
+    }
+
+    @Test func ourCloseWaitsForThePeersThenDrops() throws {
+        handler.close(.policyViolation, reason: "bye")
+        #expect(try sentFrames().map(\.closeCode) == [1008])
+        #expect(channel.isActive)
+        try channel.writeInbound(clientFrame(.connectionClose, closePayload(1008)))
+        #expect(!channel.isActive)
+        #expect(try sentFrames().isEmpty, "no second close frame")
+    }
+
+    @Test func anUnansweredCloseTimesOut() throws {
+        handler.close(.goingAway, reason: "")
+        channel.embeddedEventLoop.advanceTime(by: .seconds(4))
+        #expect(channel.isActive)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(2))
+        #expect(!channel.isActive)
+    }
+
+    @Test func shutdownQuiesceSendsGoingAway() throws {
+        channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        #expect(try sentFrames().map(\.closeCode) == [1001])
+    }
+
+    @Test func readingPausesWhileTooManyMessagesAwaitPublishing() throws {
+        let baseline = counter.reads
+        try channel.writeInbound(clientFrame(.text, "one"))
+        try channel.writeInbound(clientFrame(.text, "two"))
+        channel.read()
+        #expect(counter.reads == baseline, "two pending: the read is held back")
+        handler.inboundMessageHandled()
+        #expect(counter.reads == baseline + 1, "one published: the held read goes out")
+        channel.read()
+        #expect(counter.reads == baseline + 2)
+    }
+}
