@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs every test of the package: the README's test command, and what .ci/run calls.
+# Works on a fresh Debian machine as root with the Swift toolchain on PATH (this project's
+# machines carry Swift 6.3 at /opt/swift); installs any Debian packages the tests need.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v swift >/dev/null 2>&1; then
+    if [ -x /opt/swift/usr/bin/swift ]; then
+        export PATH="/opt/swift/usr/bin:$PATH"
+    else
+        echo "scripts/test.sh: Swift 6.1 or newer is required (https://www.swift.org/install/linux/)" >&2
+        exit 1
+    fi
+fi
+
+# Debian packages the build and tests use (none beyond the toolchain yet; the Redis and
+# MariaDB adapters will add their servers and client libraries here).
+packages=()
+missing=()
+for package in "${packages[@]}"; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+swift test --disable-xctest 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+
+passed=$(grep -cE '^✔ Test .* passed after' "$log" || true)
+failed=$(grep -cE '^✘ Test .* failed after' "$log" || true)
+echo "tests: ${passed} passed, ${failed} failed"
+if [ "$status" -eq 0 ] && [ "$passed" -eq 0 ]; then
+    echo "scripts/test.sh: no test ran" >&2
+    exit 1
+fi
+exit "$status"
