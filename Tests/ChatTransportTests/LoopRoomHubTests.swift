@@ -101,4 +101,18 @@ import Testing
         for seq in 1...4 { hub.deliver(frame(Int64(seq)), seq: Int64(seq), room: room) }
         #expect(closedWith == WebSocketErrorCode(codeNumber: 1013))
     }
+
+    @Test func noDataFrameFollowsACloseFrame() throws {
+        let hub = LoopRoomHub(eventLoop: loop, maximumQueuedBytes: 1 << 20)
+        let (member, channel, _) = try makeMember(1)
+        hub.add(member)
+        hub.completeJoin(of: member, history: [], allocator: .init())
+        hub.deliver(frame(1), seq: 1, room: room)
+        loop.run()
+        #expect(try written(channel) == [frame(1)])
+        member.close(.policyViolation, reason: "too slow")
+        hub.deliver(frame(2), seq: 2, room: room)
+        loop.run()
+        #expect(try written(channel).isEmpty)
+    }
 }

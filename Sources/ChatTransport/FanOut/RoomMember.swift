@@ -22,6 +22,9 @@ final class RoomMember: ChannelOutboundHandler, RemovableChannelHandler {
     var slot = -1
     /// How the member is told to close (wired to the socket handler).
     var onClose: ((WebSocketErrorCode, String) -> Void)?
+    /// Set once a close frame went out: RFC 6455 allows no data frames after it, and a slow
+    /// reader's queue must stop growing while the close handshake times out.
+    private(set) var stoppedWriting = false
 
     private var context: ChannelHandlerContext?
 
@@ -44,7 +47,7 @@ final class RoomMember: ChannelOutboundHandler, RemovableChannelHandler {
 
     /// Queues a complete frame for the socket. Not flushed: the loop hub flushes once per tick.
     func writeFrame(_ frame: ByteBuffer) {
-        guard let context else { return }
+        guard let context, !stoppedWriting else { return }
         context.write(wrapOutboundOut(frame), promise: nil)
     }
 
@@ -59,6 +62,11 @@ final class RoomMember: ChannelOutboundHandler, RemovableChannelHandler {
     }
 
     func close(_ code: WebSocketErrorCode, reason: String) {
+        stopWriting()
         onClose?(code, reason)
+    }
+
+    func stopWriting() {
+        stoppedWriting = true
     }
 }

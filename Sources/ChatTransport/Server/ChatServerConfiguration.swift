@@ -19,6 +19,8 @@ public struct ChatServerConfiguration: Sendable {
     public var maximumHeldMessagesPerJoin: Int
     /// How long to wait for a client's close frame after sending ours, before dropping the TCP connection.
     public var closeTimeout: TimeAmount
+    /// How long an HTTP keep-alive connection may sit without a request before it is closed.
+    public var httpIdleTimeout: Duration
 
     public init(
         host: String = "0.0.0.0",
@@ -28,7 +30,8 @@ public struct ChatServerConfiguration: Sendable {
         maximumQueuedBytesPerConnection: Int = 4 * 1024 * 1024,
         maximumPendingInboundMessages: Int = 32,
         maximumHeldMessagesPerJoin: Int = 10_000,
-        closeTimeout: TimeAmount = .seconds(5)
+        closeTimeout: TimeAmount = .seconds(5),
+        httpIdleTimeout: Duration = .seconds(60)
     ) {
         self.host = host
         self.port = port
@@ -38,5 +41,6 @@ public struct ChatServerConfiguration: Sendable {
         self.maximumPendingInboundMessages = maximumPendingInboundMessages
         self.maximumHeldMessagesPerJoin = maximumHeldMessagesPerJoin
         self.closeTimeout = closeTimeout
+        self.httpIdleTimeout = httpIdleTimeout
     }
 }

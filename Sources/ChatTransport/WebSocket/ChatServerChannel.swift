@@ -53,6 +53,11 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
+            // NIO starts every connection with a 2 KiB receive buffer; for mostly idle chat
+            // sockets that is a quarter of their memory (DESIGN.md). Start small, grow on demand.
+            try channel.syncOptions?.setOption(
+                .recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 64 * 1024)
+            )
             let admission = NIOLoopBoundBox(JoinAdmission.notAttempted, eventLoop: channel.eventLoop)
             let upgrader = JoinUpgrader(service: service, maximumFrameBytes: configuration.maximumMessageBytes, admission: admission) {
                 channel, room, user in
@@ -63,7 +68,9 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
                 notUpgradingCompletionHandler: { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
-                        try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(logger: logger))
+                        try channel.pipeline.syncOperations.addHandler(
+                            HTTPConnectionStateHandler(idleTimeout: configuration.httpIdleTimeout, logger: logger)
+                        )
                         let http = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
                             wrappingChannelSynchronously: channel,
                             configuration: .init(isOutboundHalfClosureEnabled: true)
@@ -129,7 +136,8 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
             closeTimeout: configuration.closeTimeout,
             logger: logger
         )
-        member.onClose = { [unowned socket] code, reason in socket.close(code, reason: reason) }
+        member.onClose = { [weak socket] code, reason in socket?.close(code, reason: reason) }
+        socket.onCloseFrameSent = { [weak member] in member?.stopWriting() }
         try channel.pipeline.syncOperations.addHandler(member, position: .first)
         try channel.pipeline.syncOperations.addHandler(socket)
         return ChatSession(

@@ -31,6 +31,8 @@ final class ChatSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var readDeferred = false
     private var closeTimer: Scheduled<Void>?
     private var context: ChannelHandlerContext?
+    /// Called when our close frame is written: no data frame may follow it.
+    var onCloseFrameSent: (() -> Void)?
 
     init(
         inbound: AsyncStream<String>.Continuation,
@@ -128,6 +130,7 @@ final class ChatSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 }
             }
             state = .closed
+            onCloseFrameSent?()
             let payload = CloseCode.payload(reply, reason: "", allocator: context.channel.allocator)
             let loopBound = context.loopBound
             context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: payload)))
@@ -141,6 +144,7 @@ final class ChatSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func close(_ code: WebSocketErrorCode, reason: String) {
         guard case .open = state, let context else { return }
         state = .closeSent
+        onCloseFrameSent?()
         logger.debug("closing WebSocket", metadata: ["code": "\(code)", "reason": "\(reason)"])
         let payload = CloseCode.payload(code, reason: reason, allocator: context.channel.allocator)
         context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: payload)), promise: nil)

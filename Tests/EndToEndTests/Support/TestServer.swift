@@ -25,6 +25,7 @@ struct TestServer {
     /// Runs `body` against a fresh server, then shuts the server down gracefully.
     static func with<T>(
         configuration: ChatServerConfiguration = .init(),
+        backends: ChatBackends = .inMemory(),
         _ body: (TestServer) async throws -> T
     ) async throws -> T {
         var logger = Logger(label: "test.chatd")
@@ -32,7 +33,7 @@ struct TestServer {
         var configuration = configuration
         configuration.host = "127.0.0.1"
         configuration.port = 0
-        let service = ChatService(backends: .inMemory(), logger: logger)
+        let service = ChatService(backends: backends, logger: logger)
         let server = ChatServer(service: service, configuration: configuration, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [server], logger: logger))
         let running = Task { try await group.run() }
