@@ -106,6 +106,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
+                "chatd",  // built for the process tests, which run the binary
                 "ChatCore",
                 "ChatTransport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -32,8 +32,8 @@ swift test --disable-xctest 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 
-passed=$(grep -cE '^✔ Test .* passed after' "$log" || true)
-failed=$(grep -cE '^✘ Test .* failed after' "$log" || true)
+passed=$(grep -E '^✔ Test .* passed after' "$log" | grep -cv '^✔ Test run with' || true)
+failed=$(grep -E '^✘ Test .* failed after' "$log" | grep -cv '^✘ Test run with' || true)
 echo "tests: ${passed} passed, ${failed} failed"
 if [ "$status" -eq 0 ] && [ "$passed" -eq 0 ]; then
     echo "scripts/test.sh: no test ran" >&2

@@ -156,12 +156,9 @@ struct ChatRoomTests {
     }
 
     private func waitForSeq(_ seq: Int64, in client: ChatClient) async throws -> [ChatClient.Received] {
-        let deadline = ContinuousClock.now.advanced(by: .seconds(20))
-        while ContinuousClock.now < deadline {
+        try await eventually("never saw seq \(seq); last was \(client.received.last?.seq ?? 0)", timeout: .seconds(20)) {
             let received = client.received
-            if received.last?.seq == seq { return received }
-            try await Task.sleep(for: .milliseconds(5))
+            return received.last?.seq == seq ? received : nil
         }
-        throw TestFailure("never saw seq \(seq); last was \(client.received.last?.seq ?? 0)")
     }
 }

@@ -86,17 +86,14 @@ final class ChatClient: Sendable {
     /// Connects and waits for the upgrade; throws when the server refuses it.
     static func join(_ url: String) async throws -> ChatClient {
         let client = ChatClient(url: url)
-        let deadline = ContinuousClock.now.advanced(by: .seconds(10))
-        while ContinuousClock.now < deadline {
-            let (connected, ended) = client.shared.state.withLock { ($0.connected, $0.ended) }
-            if connected { return client }
-            if ended {
-                try await client.task.value
-                throw TestFailure("connection ended before it was established")
-            }
-            try await Task.sleep(for: .milliseconds(5))
+        let connected = try await eventually("timed out joining \(url)") {
+            client.shared.state.withLock { $0.connected ? true : $0.ended ? false : nil }
         }
-        throw TestFailure("timed out joining \(url)")
+        if !connected {
+            try await client.task.value
+            throw TestFailure("connection ended before it was established")
+        }
+        return client
     }
 
     func send(_ text: String) {
@@ -117,25 +114,18 @@ final class ChatClient: Sendable {
     /// Waits until at least `count` messages arrived.
     @discardableResult
     func waitForMessages(_ count: Int, within seconds: Int = 20) async throws -> [Received] {
-        let deadline = ContinuousClock.now.advanced(by: .seconds(seconds))
-        while ContinuousClock.now < deadline {
+        try await eventually("expected \(count) messages, got \(self.received.count)", timeout: .seconds(seconds)) {
             let received = self.received
-            if received.count >= count { return received }
-            try await Task.sleep(for: .milliseconds(5))
+            return received.count >= count ? received : nil
         }
-        throw TestFailure("expected \(count) messages, got \(received.count)")
     }
 
     /// Waits until the server closed the connection; returns its close code.
     func waitForClose(within seconds: Int = 10) async throws -> WebSocketErrorCode? {
-        let deadline = ContinuousClock.now.advanced(by: .seconds(seconds))
-        while ContinuousClock.now < deadline {
-            if shared.state.withLock({ $0.ended }) {
-                _ = await task.result
-                return closeCode
-            }
-            try await Task.sleep(for: .milliseconds(5))
+        _ = try await eventually("the server did not close the connection", timeout: .seconds(seconds)) {
+            shared.state.withLock { $0.ended ? true : nil }
         }
-        throw TestFailure("the server did not close the connection")
+        _ = await task.result
+        return closeCode
     }
 }

@@ -96,14 +96,11 @@ struct TestServer {
 
     /// Polls the users list until it equals `expected` (leaving is asynchronous to the close).
     func waitForUsers(in room: RoomID, toBe expected: [String]) async throws {
-        let deadline = ContinuousClock.now.advanced(by: .seconds(10))
         var current: [String] = []
-        while ContinuousClock.now < deadline {
+        _ = try await eventually("users in room \(room): expected \(expected), still \(current)") {
             current = try await users(in: room)
-            if current == expected { return }
-            try await Task.sleep(for: .milliseconds(20))
+            return current == expected ? true : nil
         }
-        throw TestFailure("users in room \(room): expected \(expected), still \(current)")
     }
 }
 

@@ -1,0 +1,55 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOWebSocket
+import Testing
+
+/// The `chatd` executable as an operator runs it: flags, environment, logs, signals.
+@Suite(.timeLimit(.minutes(2)))
+struct ChatdProcessTests {
+    @Test func servesInMemoryLogsItsBackendsAndStopsGracefullyOnSIGTERM() async throws {
+        let chatd = try ChatdProcess(["--host", "127.0.0.1"], environment: ["CHATD_PORT": "0"])
+        let port = try await chatd.listeningPort()
+        #expect(chatd.output.contains("in-memory"), "the log says which backends serve")
+
+        let room = try await Self.post(port: port, path: "/v1/chatrooms", body: "")
+        #expect(room.contains(#""id":1"#))
+        _ = try await Self.post(port: port, path: "/v1/users", body: #"{"name": "Op"}"#)
+        let client = try await ChatClient.join("ws://127.0.0.1:\(port)/v1/chatrooms/1/join?user=Op")
+        client.send("before shutdown")
+        try await client.waitForMessages(1)
+
+        kill(chatd.process.processIdentifier, SIGTERM)
+        #expect(try await client.waitForClose() == .goingAway, "clients get a close frame")
+        #expect(try await chatd.waitForExit() == 0)
+        #expect(chatd.output.contains("chatd stopped"))
+    }
+
+    @Test func flagsWinOverTheEnvironment() async throws {
+        let chatd = try ChatdProcess(["--host", "127.0.0.1", "--port", "0"], environment: ["CHATD_PORT": "not-a-port"])
+        _ = try await chatd.listeningPort()
+        chatd.process.interrupt()  // SIGINT stops it as SIGTERM does
+        #expect(try await chatd.waitForExit() == 0)
+    }
+
+    @Test(arguments: [
+        (["--redis", "redis://127.0.0.1:6379"], "not available in this build"),
+        (["--mariadb", "postgres://x"], "scheme must be mariadb"),
+        (["--port", "70000"], "port must be 0 to 65535"),
+        (["migrate"], "nothing to migrate"),
+    ])
+    func refusesWhatItCannotDoWithAMessage(_ arguments: [String], _ message: String) async throws {
+        let chatd = try ChatdProcess(arguments)
+        #expect(try await chatd.waitForExit() != 0)
+        #expect(chatd.output.contains(message), "log: \(chatd.output)")
+    }
+
+    private static func post(port: Int, path: String, body: String) async throws -> String {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        request.method = .POST
+        request.body = .bytes(ByteBuffer(string: body))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        return String(buffer: try await response.body.collect(upTo: 1 << 16))
+    }
+}
