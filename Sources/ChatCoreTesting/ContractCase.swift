@@ -5,6 +5,10 @@ import ChatCore
 /// Test targets run every case against every implementation, one parameterised test per
 /// implementation (`@Test(arguments: UserStoreContract.cases)`), so an adapter cannot drift from
 /// the in-memory fake without a named case failing.
+///
+/// Cases use fresh random room ids and names, so most can share one real backend. A few touch
+/// state the whole backend shares (deleting every user, the cached room list): run a suite
+/// against a shared backend with Swift Testing's `.serialized` trait.
 public struct ContractCase<Subject>: Sendable, CustomStringConvertible {
     public let name: String
     private let body: @Sendable (Subject) async throws -> Void

@@ -74,6 +74,14 @@ struct BadInputTests {
         }
     }
 
+    @Test func theBrowserClientIsServedAtTheRoot() async throws {
+        try await TestServer.with { server in
+            let reply = try await server.request(.GET, "/")
+            #expect(reply.status == 200)
+            #expect(reply.headers["content-type"]?.hasPrefix("text/html") == true)
+        }
+    }
+
     @Test func deleteAllUsersEmptiesTheDirectory() async throws {
         try await TestServer.with { server in
             try await server.createUser("Gone")
