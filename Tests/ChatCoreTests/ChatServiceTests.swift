@@ -119,3 +119,19 @@ private struct FixedClock: WallClock {
         #expect(store.cacheFailures == 3)  // invalidate, read, fill
     }
 }
+
+@Suite struct InMemoryMessageLogTests {
+    @Test func keepsTheLatestMessagesOfARoomWithinItsRetention() async throws {
+        let log = InMemoryMessageLog(retentionPerRoom: 8)
+        let room = RoomID(1)
+        let messages = (1...100).map { ChatMessage(room: room, user: UserName(trusted: "u"), text: "m\($0)", timestamp: 0, seq: Int64($0)) }
+        for message in messages { try await log.append([message]) }
+        let kept = try await log.history(of: room, before: nil, limit: 1_000)
+        #expect(kept.count >= 8 && kept.count <= 9, "bounded: \(kept.count)")
+        #expect(kept.last?.seq == 100)
+        #expect(kept.map(\.seq) == Array((kept.first!.seq)...100))
+        // An old message arriving late is not resurrected past the retention.
+        try await log.append([messages[0]])
+        #expect(try await log.history(of: room, before: nil, limit: 1_000).first?.seq == kept.first?.seq)
+    }
+}

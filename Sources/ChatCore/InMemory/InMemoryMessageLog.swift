@@ -1,20 +1,25 @@
 import Synchronization
 
-/// The chat log in process memory: every message, for history beyond the broker's ring and search.
+/// The chat log in process memory: messages for history beyond the broker's ring, and search.
+///
+/// Keeps the latest `retentionPerRoom` messages of each room, so the embedded default's memory
+/// stays bounded however long it runs; a real log (Elasticsearch) keeps everything.
 public final class InMemoryMessageLog: MessageLog {
     /// Per room, messages sorted by `seq`.
     private let rooms = Mutex<[RoomID: [ChatMessage]]>([:])
+    public let retentionPerRoom: Int
 
-    public init() {}
+    public init(retentionPerRoom: Int = 100_000) {
+        precondition(retentionPerRoom > 0)
+        self.retentionPerRoom = retentionPerRoom
+    }
 
     public func append(_ messages: [ChatMessage]) async throws {
+        let retention = retentionPerRoom
         rooms.withLock { rooms in
             for message in messages {
-                var log = rooms[message.room, default: []]
-                let index = Self.insertionIndex(of: message.seq, in: log)
-                if index < log.count, log[index].seq == message.seq { continue }
-                log.insert(message, at: index)
-                rooms[message.room] = log
+                // Mutated in place through the dictionary: a local copy would copy the whole log.
+                Self.insert(message, into: &rooms[message.room, default: []], retention: retention)
             }
         }
     }
@@ -34,6 +39,21 @@ public final class InMemoryMessageLog: MessageLog {
         return rooms.withLock { rooms in
             let matches = (rooms[room] ?? []).reversed().lazy.filter { terms.isSubset(of: TextTerms.of($0.text)) }
             return Array(matches.dropFirst(max(0, offset)).prefix(limit))
+        }
+    }
+
+    private static func insert(_ message: ChatMessage, into log: inout [ChatMessage], retention: Int) {
+        if log.last.map({ $0.seq < message.seq }) ?? true {
+            log.append(message)  // the usual case: messages arrive in order
+        } else {
+            let index = insertionIndex(of: message.seq, in: log)
+            if index < log.count, log[index].seq == message.seq { return }  // already stored
+            if index == 0, log.count >= retention { return }  // older than everything retained
+            log.insert(message, at: index)
+        }
+        if log.count > retention + retention / 8 {
+            // Trim in chunks so the amortised cost of an append stays O(1).
+            log.removeFirst(log.count - retention)
         }
     }
 

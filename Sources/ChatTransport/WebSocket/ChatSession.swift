@@ -33,13 +33,13 @@ struct ChatSession: Sendable {
         }
 
         if ticket != nil {
+            // Ends when the channel closes (the socket handler finishes the stream).
             for await text in inbound {
                 await publish(text)
                 let socket = socket
                 socket.eventLoop.execute { socket.value.inboundMessageHandled() }
             }
         }
-        // Drain what is left so the channel's stream is finished, then leave.
         if let ticket { await hub.leave(member, ticket: ticket) }
         if entered {
             do {
