@@ -53,8 +53,8 @@ import Testing
         #expect(Set(object.keys) == ["chatroom", "user", "message", "timestamp", "seq"])
     }
 
-    @Test func jsonAloneHasNoFrameHeader() {
-        let json = ChatFrameEncoder.json(for: message("x"), allocator: .init())
-        #expect(String(buffer: json) == #"{"chatroom":7,"user":"John","message":"x","timestamp":1732860000000,"seq":42}"#)
+    @Test func theWireBytesAreTheSeedsShape() throws {
+        let parsed = try parse(ChatFrameEncoder.textFrame(for: message("x"), allocator: .init()))
+        #expect(String(buffer: parsed.payload) == #"{"chatroom":7,"user":"John","message":"x","timestamp":1732860000000,"seq":42}"#)
     }
 }

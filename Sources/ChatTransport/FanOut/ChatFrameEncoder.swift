@@ -23,13 +23,6 @@ public enum ChatFrameEncoder {
         return buffer
     }
 
-    /// The message's JSON alone (what the broker or a log could carry).
-    public static func json(for message: ChatMessage, allocator: ByteBufferAllocator) -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: 80 + message.user.rawValue.utf8.count + message.text.utf8.count)
-        writeJSON(message, into: &buffer)
-        return buffer
-    }
-
     /// Writes the frame header into the reserved bytes in front of the readable payload.
     static func prependTextFrameHeader(to buffer: inout ByteBuffer) {
         let length = buffer.readableBytes

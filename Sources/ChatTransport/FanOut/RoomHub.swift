@@ -62,6 +62,7 @@ final class RoomHub: Sendable {
             if state.rooms[room] == nil {
                 state.nextGeneration += 1
                 let generation = state.nextGeneration
+                logger.debug("subscribing to room", metadata: ["room": "\(room)"])
                 let subscription = Task {
                     try await self.service.subscribe(to: room) { message in
                         self.fanOut(message, generation: generation)
@@ -113,12 +114,10 @@ final class RoomHub: Sendable {
             return nil
         }
         if let ended, let subscription = try? await ended.value {
+            logger.debug("no members left; unsubscribing from room", metadata: ["room": "\(ticket.room)"])
             await subscription.cancel()
         }
     }
-
-    /// Rooms with a live subscription on this server (for tests and metrics).
-    var subscribedRooms: [RoomID] { state.withLock { Array($0.rooms.keys) } }
 
     /// Called by the broker for every message of a subscribed room, in sequence order.
     private func fanOut(_ message: ChatMessage, generation: UInt64) {
