@@ -8,17 +8,23 @@ import Testing
 
 /// The socket handler on an `EmbeddedChannel`: frames in, frames and posted texts out.
 @Suite struct ChatSocketHandlerTests {
+    /// What the handler handed to its session.
+    final class Session {
+        var texts: [String] = []
+        var closed = 0
+    }
+
     let channel = EmbeddedChannel()
     let counter = IOCounter()
+    let session = Session()
     let handler: ChatSocketHandler
-    let texts: AsyncStream<String>
 
     init() throws {
-        let (stream, continuation) = AsyncStream<String>.makeStream()
-        texts = stream
+        let session = session
         handler = ChatSocketHandler(
-            inbound: continuation, maximumMessageBytes: 64, maximumPending: 2, closeTimeout: .seconds(5),
-            logger: Logger(label: "test")
+            maximumMessageBytes: 64, maximumPending: 2, closeTimeout: .seconds(5), logger: Logger(label: "test"),
+            onText: { session.texts.append($0) },
+            onClosed: { session.closed += 1 }
         )
         try channel.pipeline.syncOperations.addHandler(counter)
         try channel.pipeline.syncOperations.addHandler(handler)
@@ -31,16 +37,14 @@ import Testing
         return frames
     }
 
-    private func postedTexts() async -> [String] {
-        handler.handlerRemoved(context: try! channel.pipeline.syncOperations.context(handler: handler))
-        return await texts.reduce(into: []) { $0.append($1) }
-    }
-
-    @Test func textMessagesArePosted() async throws {
+    @Test func textMessagesArePostedAndTheCloseReportedOnce() throws {
         try channel.writeInbound(clientFrame(.text, "hello"))
         try channel.writeInbound(clientFrame(.text, "wör", fin: false))
         try channel.writeInbound(clientFrame(.continuation, "ld"))
-        #expect(await postedTexts() == ["hello", "wörld"])
+        #expect(session.texts == ["hello", "wörld"])
+        #expect(session.closed == 0)
+        _ = try channel.finish()
+        #expect(session.closed == 1)
     }
 
     @Test func pingIsAnsweredWithPongCarryingTheSameData() throws {
@@ -76,11 +80,11 @@ import Testing
         #expect(!channel.isActive)
     }
 
-    @Test func invalidUTF8ClosesWith1007AndLaterDataIsIgnored() async throws {
+    @Test func invalidUTF8ClosesWith1007AndLaterDataIsIgnored() throws {
         try channel.writeInbound(clientFrame(.text, [0x68, 0xC3, 0x28]))
         try channel.writeInbound(clientFrame(.text, "after"))
         #expect(try sentFrames().map(\.closeCode) == [1007])
-        #expect(await postedTexts() == [])
+        #expect(session.texts == [])
     }
 
     @Test func binaryClosesWith1003() throws {

@@ -19,7 +19,8 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
         case http(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
         /// A join whose upgrade was refused: answered with its error, then closed.
         case refusedJoin(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, APIError)
-        case webSocket(ChatSession)
+        /// An accepted join: its session runs on the channel's event loop.
+        case webSocket
     }
 
     struct Value: ServerChildChannelValue {
@@ -61,7 +62,8 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
             let admission = NIOLoopBoundBox(JoinAdmission.notAttempted, eventLoop: channel.eventLoop)
             let upgrader = JoinUpgrader(service: service, maximumFrameBytes: configuration.maximumMessageBytes, admission: admission) {
                 channel, room, user in
-                .webSocket(try self.installWebSocket(on: channel, room: room, user: user, logger: logger))
+                try self.installWebSocket(on: channel, room: room, user: user, logger: logger)
+                return .webSocket
             }
             let upgrade = NIOTypedHTTPServerUpgradeConfiguration(
                 upgraders: [upgrader],
@@ -98,8 +100,9 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
                 await handleHTTP(asyncChannel: http, logger: logger)
             case .refusedJoin(let http, let error):
                 try await Self.answer(http, with: error)
-            case .webSocket(let session):
-                await session.run()
+            case .webSocket:
+                // The session lives on the channel's event loop; no task waits for it.
+                break
             }
         } catch {
             logger.debug("connection ended before a request completed", metadata: ["error": "\(error)"])
@@ -122,34 +125,26 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
         }
     }
 
-    /// Builds the WebSocket pipeline behind an accepted upgrade. Runs on the channel's loop.
-    private func installWebSocket(on channel: any Channel, room: RoomID, user: UserName, logger: Logger) throws -> ChatSession {
+    /// Builds the WebSocket pipeline behind an accepted upgrade and starts the join. Runs on the channel's loop.
+    private func installWebSocket(on channel: any Channel, room: RoomID, user: UserName, logger: Logger) throws {
         let connection = service.makeConnectionID()
         var logger = logger
         logger[metadataKey: "connection"] = "\(connection)"
-        let (inbound, continuation) = AsyncStream<String>.makeStream()
         let member = RoomMember(connection: connection, room: room, user: user, holdLimit: configuration.maximumHeldMessagesPerJoin)
+        let session = ChatSession(service: service, hub: hub, member: member, eventLoop: channel.eventLoop, logger: logger)
         let socket = ChatSocketHandler(
-            inbound: continuation,
             maximumMessageBytes: configuration.maximumMessageBytes,
             maximumPending: configuration.maximumPendingInboundMessages,
             closeTimeout: configuration.closeTimeout,
-            logger: logger
+            logger: logger,
+            onText: { session.received($0) },
+            onClosed: { session.channelClosed() }
         )
+        session.socket = socket
         member.onClose = { [weak socket] code, reason in socket?.close(code, reason: reason) }
         socket.onCloseFrameSent = { [weak member] in member?.stopWriting() }
         try channel.pipeline.syncOperations.addHandler(member, position: .first)
         try channel.pipeline.syncOperations.addHandler(socket)
-        return ChatSession(
-            service: service,
-            hub: hub,
-            member: NIOLoopBound(member, eventLoop: channel.eventLoop),
-            socket: NIOLoopBound(socket, eventLoop: channel.eventLoop),
-            inbound: inbound,
-            connection: connection,
-            room: room,
-            user: user,
-            logger: logger
-        )
+        session.start()
     }
 }

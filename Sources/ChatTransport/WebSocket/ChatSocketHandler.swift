@@ -6,9 +6,9 @@ import NIOWebSocket
 /// The protocol side of one chat WebSocket: turns frames into posted messages, answers pings,
 /// runs the close handshake both ways, and maps every failure to its close code.
 ///
-/// Inbound text goes to the connection's ``ChatSession`` through an `AsyncStream`; reading
-/// pauses while more than `maximumPending` messages await publishing, so a fast sender is slowed
-/// by TCP flow control instead of growing memory.
+/// Inbound text goes to `onText` (the connection's ``ChatSession``); reading pauses while
+/// `maximumPending` messages await publishing, so a fast sender is slowed by TCP flow control
+/// instead of growing memory. `onClosed` is called once, when the channel goes away.
 final class ChatSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = WebSocketFrame
     typealias OutboundIn = WebSocketFrame
@@ -23,7 +23,8 @@ final class ChatSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private var state = State.open
     private var assembler: InboundMessageAssembler
-    private let inbound: AsyncStream<String>.Continuation
+    private let onText: (String) -> Void
+    private var onClosed: (() -> Void)?
     private let maximumPending: Int
     private let closeTimeout: TimeAmount
     private let logger: Logger
@@ -35,13 +36,15 @@ final class ChatSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
     var onCloseFrameSent: (() -> Void)?
 
     init(
-        inbound: AsyncStream<String>.Continuation,
         maximumMessageBytes: Int,
         maximumPending: Int,
         closeTimeout: TimeAmount,
-        logger: Logger
+        logger: Logger,
+        onText: @escaping (String) -> Void,
+        onClosed: @escaping () -> Void
     ) {
-        self.inbound = inbound
+        self.onText = onText
+        self.onClosed = onClosed
         self.assembler = InboundMessageAssembler(maximumMessageBytes: maximumMessageBytes)
         self.maximumPending = maximumPending
         self.closeTimeout = closeTimeout
@@ -54,14 +57,20 @@ final class ChatSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
-        inbound.finish()
+        reportClosed()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         state = .closed
         closeTimer?.cancel()
-        inbound.finish()
+        reportClosed()
         context.fireChannelInactive()
+    }
+
+    private func reportClosed() {
+        let onClosed = onClosed
+        self.onClosed = nil
+        onClosed?()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -84,7 +93,7 @@ final class ChatSocketHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 return close(.dataInconsistentWithMessage, reason: "text message is not valid UTF-8")
             }
             pending += 1
-            inbound.yield(text)
+            onText(text)
         case .binary:
             close(.unacceptableData, reason: "this chat accepts text messages only")
         case .control(let control):
