@@ -11,9 +11,9 @@ import NIOWebSocket
 /// Hummingbird child channel for chatd: plain HTTP goes to the Hummingbird responder (the
 /// router); an accepted `…/join` upgrade gets the project's own WebSocket pipeline.
 ///
-/// A join is admitted (room and user checked) before the 101 is sent. A refused upgrade is not
-/// answered here: its request continues down the ordinary HTTP path, where the join route
-/// explains the refusal with a JSON error and the right status.
+/// A join is admitted (room and user checked) before the 101 is sent. A refused upgrade is
+/// answered here with the JSON error the router would give, and the connection closes: NIO's
+/// upgrade handler has consumed the request head, so the request cannot go on to the router.
 struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
     enum Negotiated: Sendable {
         case http(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
