@@ -74,6 +74,20 @@ struct BadInputTests {
         }
     }
 
+    @Test func anUpgradeToAnotherProtocolIsIgnoredAndTheRequestServed() async throws {
+        try await TestServer.with { server in
+            _ = try await server.createRoom()
+            // What `curl --http2 http://…` sends, byte for byte (an HTTP client library would rewrite it).
+            let response = try await RawHTTP.exchange(
+                port: server.port,
+                "GET /v1/chatrooms HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: h2c\r\n"
+                    + "Connection: Upgrade, HTTP2-Settings\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n"
+            )
+            #expect(response.hasPrefix("HTTP/1.1 200"), "served: \(response.prefix(60))")
+            #expect(response.hasSuffix(#"{"ids":[1]}"#))
+        }
+    }
+
     @Test func theBrowserClientIsServedAtTheRoot() async throws {
         try await TestServer.with { server in
             let reply = try await server.request(.GET, "/")

@@ -60,6 +60,7 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
                 .recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 64 * 1024)
             )
             let admission = NIOLoopBoundBox(JoinAdmission.notAttempted, eventLoop: channel.eventLoop)
+            let firstHead = NIOLoopBoundBox<HTTPRequestHead?>(nil, eventLoop: channel.eventLoop)
             let upgrader = JoinUpgrader(service: service, maximumFrameBytes: configuration.maximumMessageBytes, admission: admission) {
                 channel, room, user in
                 try self.installWebSocket(on: channel, room: room, user: user, logger: logger)
@@ -80,6 +81,12 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
                         if case .refused(let error) = admission.value {
                             return .refusedJoin(http, error)
                         }
+                        if let head = firstHead.value, head.headers.contains(name: "upgrade") {
+                            // An upgrade to another protocol, ignored: its head and end were consumed, replay them.
+                            let upgrader = try channel.pipeline.syncOperations.context(handlerType: NIOTypedHTTPServerUpgradeHandler<Negotiated>.self)
+                            upgrader.fireChannelRead(NIOAny(HTTPServerRequestPart.head(head)))
+                            upgrader.fireChannelRead(NIOAny(HTTPServerRequestPart.end(nil)))
+                        }
                         return .http(http)
                     }
                 }
@@ -89,6 +96,8 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
             pipeline.enableErrorHandling = false  // the HTTP path answers parse errors itself
             pipeline.enableResponseHeaderValidation = false  // HTTPTypes validates
             let negotiated = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: pipeline)
+            let upgradeHandler = try channel.pipeline.syncOperations.handler(type: NIOTypedHTTPServerUpgradeHandler<Negotiated>.self)
+            try channel.pipeline.syncOperations.addHandler(FirstRequestHeadRecorder(head: firstHead), position: .before(upgradeHandler))
             return Value(negotiated: negotiated, channel: channel)
         }
     }
