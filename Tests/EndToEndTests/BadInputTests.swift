@@ -88,6 +88,16 @@ struct BadInputTests {
         }
     }
 
+    @Test func aConnectionThatNeverSendsARequestIsClosed() async throws {
+        try await TestServer.with(configuration: .init(firstRequestTimeout: .milliseconds(200))) { server in
+            // RawHTTP fails if the server has not closed the connection within 10 seconds.
+            let silent = try await RawHTTP.exchange(port: server.port, "")
+            #expect(silent.isEmpty)
+            let unfinished = try await RawHTTP.exchange(port: server.port, "GET /v1/chat")
+            #expect(unfinished.isEmpty, "nor one that never finishes its head")
+        }
+    }
+
     @Test func theBrowserClientIsServedAtTheRoot() async throws {
         try await TestServer.with { server in
             let reply = try await server.request(.GET, "/")

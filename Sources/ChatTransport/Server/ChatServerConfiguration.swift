@@ -21,6 +21,8 @@ public struct ChatServerConfiguration: Sendable {
     public var closeTimeout: TimeAmount
     /// How long an HTTP keep-alive connection may sit without a request before it is closed.
     public var httpIdleTimeout: Duration
+    /// How long a new connection may take to send its first request head before it is closed.
+    public var firstRequestTimeout: TimeAmount
 
     public init(
         host: String = "0.0.0.0",
@@ -31,7 +33,8 @@ public struct ChatServerConfiguration: Sendable {
         maximumPendingInboundMessages: Int = 32,
         maximumHeldMessagesPerJoin: Int = 10_000,
         closeTimeout: TimeAmount = .seconds(5),
-        httpIdleTimeout: Duration = .seconds(60)
+        httpIdleTimeout: Duration = .seconds(60),
+        firstRequestTimeout: TimeAmount = .seconds(30)
     ) {
         self.host = host
         self.port = port
@@ -42,5 +45,6 @@ public struct ChatServerConfiguration: Sendable {
         self.maximumHeldMessagesPerJoin = maximumHeldMessagesPerJoin
         self.closeTimeout = closeTimeout
         self.httpIdleTimeout = httpIdleTimeout
+        self.firstRequestTimeout = firstRequestTimeout
     }
 }

@@ -97,7 +97,7 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
             pipeline.enableResponseHeaderValidation = false  // HTTPTypes validates
             let negotiated = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: pipeline)
             let upgradeHandler = try channel.pipeline.syncOperations.handler(type: NIOTypedHTTPServerUpgradeHandler<Negotiated>.self)
-            try channel.pipeline.syncOperations.addHandler(FirstRequestHeadRecorder(head: firstHead), position: .before(upgradeHandler))
+            try channel.pipeline.syncOperations.addHandler(FirstRequestGuard(head: firstHead, timeout: configuration.firstRequestTimeout), position: .before(upgradeHandler))
             return Value(negotiated: negotiated, channel: channel)
         }
     }
