@@ -58,8 +58,7 @@ struct ChatAPI {
         }
         throw APIError(
             .badRequest,
-            "invalid WebSocket handshake: open a new connection with Upgrade: websocket, Sec-WebSocket-Key and Sec-WebSocket-Version: 13",
-            headers: [.connection: "close"]
+            "invalid WebSocket handshake: open a new connection with Upgrade: websocket, Sec-WebSocket-Key and Sec-WebSocket-Version: 13"
         )
     }
 }

@@ -1,48 +1,84 @@
 import NIOCore
 import NIOPosix
 
-/// Sends bytes exactly as written and returns everything the server answers until it closes:
-/// for requests an HTTP client library would rewrite (connection-level headers, upgrades).
+/// A client that sends bytes exactly as written, for what an HTTP client library would rewrite
+/// (connection-level headers, upgrades) or never do (stop reading).
 enum RawHTTP {
-    private final class Collector: ChannelInboundHandler {
+    private final class Connection: ChannelInboundHandler {
         typealias InboundIn = ByteBuffer
         let request: String
-        let done: EventLoopPromise<String>
+        let stopReadingAfterHead: Bool
+        let head: EventLoopPromise<String>
+        let closed: EventLoopPromise<String>
         var response = ""
 
-        init(request: String, done: EventLoopPromise<String>) {
+        init(request: String, stopReadingAfterHead: Bool, head: EventLoopPromise<String>, closed: EventLoopPromise<String>) {
             self.request = request
-            self.done = done
+            self.stopReadingAfterHead = stopReadingAfterHead
+            self.head = head
+            self.closed = closed
         }
 
         func channelActive(context: ChannelHandlerContext) {
             context.writeAndFlush(NIOAny(ByteBuffer(string: request)), promise: nil)
         }
 
+        // A promise completed twice keeps its first result (NIO ignores later ones), which is what both want.
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             response += String(buffer: unwrapInboundIn(data))
+            if response.contains("\r\n\r\n") {
+                head.succeed(response)
+                if stopReadingAfterHead { context.channel.setOption(.autoRead, value: false).whenComplete { _ in } }
+            }
         }
 
         func channelInactive(context: ChannelHandlerContext) {
-            done.succeed(response)
+            head.fail(TestFailure("closed before a response head: \(response.prefix(60))"))
+            closed.succeed(response)
         }
     }
 
-    static func exchange(port: Int, _ request: String) async throws -> String {
+    private static func connect(port: Int, request: String, stopReadingAfterHead: Bool, receiveBuffer: Int? = nil)
+        async throws -> (channel: any Channel, head: EventLoopFuture<String>, closed: EventLoopFuture<String>)
+    {
         let loop = MultiThreadedEventLoopGroup.singleton.next()
-        let done = loop.makePromise(of: String.self)
-        let timeout = loop.scheduleTask(in: .seconds(10)) { done.fail(TestFailure("the server never closed the connection")) }
-        let channel = try await ClientBootstrap(group: loop)
+        let head = loop.makePromise(of: String.self)
+        let closed = loop.makePromise(of: String.self)
+        let timeout = loop.scheduleTask(in: .seconds(10)) {
+            head.fail(TestFailure("no response head within 10 seconds"))
+            closed.fail(TestFailure("the server never closed the connection"))
+        }
+        closed.futureResult.whenComplete { _ in timeout.cancel() }
+        var bootstrap = ClientBootstrap(group: loop)
+        if let receiveBuffer { bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: .init(receiveBuffer)) }
+        let channel = try await bootstrap
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(Collector(request: request, done: done))
+                    try channel.pipeline.syncOperations.addHandler(
+                        Connection(request: request, stopReadingAfterHead: stopReadingAfterHead, head: head, closed: closed)
+                    )
                 }
             }
             .connect(host: "127.0.0.1", port: port)
             .get()
-        defer { channel.close(promise: nil) }
-        let response = try await done.futureResult.get()
-        timeout.cancel()
-        return response
+        return (channel, head.futureResult, closed.futureResult)
+    }
+
+    /// Sends `request` and returns everything the server answers until it closes.
+    static func exchange(port: Int, _ request: String) async throws -> String {
+        let connection = try await connect(port: port, request: request, stopReadingAfterHead: false)
+        defer { connection.channel.close(promise: nil) }
+        return try await connection.closed.get()
+    }
+
+    /// Joins over WebSocket, then never reads again, with a tiny receive buffer: the slowest
+    /// possible consumer. Returns the stalled channel.
+    static func stalledJoin(port: Int, path: String) async throws -> any Channel {
+        let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        let connection = try await connect(port: port, request: request, stopReadingAfterHead: true, receiveBuffer: 4_096)
+        let head = try await connection.head.get()
+        guard head.hasPrefix("HTTP/1.1 101") else { throw TestFailure("upgrade refused: \(head.prefix(40))") }
+        return connection.channel
     }
 }
