@@ -6,7 +6,7 @@ struct Chatd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chatd",
         abstract: "A horizontally scalable chat-room server (HTTP API + WebSocket rooms).",
-        subcommands: [ServeCommand.self, MigrateCommand.self],
+        subcommands: [ServeCommand.self, MigrateCommand.self, WebSocketEchoCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 }

@@ -21,6 +21,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var backends: BackendOptions
 
+    @OptionGroup(title: "WebSocket transport") var transport: TransportOptions
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let logger = try Logging.bootstrap(level: logLevel ?? environment["CHATD_LOG_LEVEL"])
@@ -31,7 +33,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let selection = try backends.selection(environment: environment)
         let service = ChatService(backends: try selection.makeBackends(), logger: logger)
-        let server = ChatServer(service: service, configuration: .init(host: host, port: port), logger: logger)
+        var configuration = ChatServerConfiguration(host: host, port: port)
+        try transport.apply(to: &configuration)
+        let server = ChatServer(service: service, configuration: configuration, logger: logger)
         logger.info("chatd starting", metadata: ["server": "\(service.server)", "backends": "\(selection.summary)"])
         let announce = Task {
             let bound = await server.listeningPort()

@@ -19,10 +19,24 @@ import Testing
         ChatFrameEncoder.textFrame(for: message(seq), allocator: .init())
     }
 
-    private func makeMember(_ number: UInt64) throws -> (RoomMember, EmbeddedChannel, IOCounter) {
+    private func outbound(_ seq: Int64) -> OutboundChatFrame {
+        OutboundChatFrame(message(seq), compressors: nil, allocator: .init())
+    }
+
+    private func makeHub() -> LoopRoomHub {
+        LoopRoomHub(eventLoop: loop, slowConsumers: SlowConsumerPolicy(maximumQueuedBytes: 1 << 20, grace: .seconds(1)), counters: TransportCounters())
+    }
+
+    private func makeMember(_ number: UInt64, windowBits: UInt8? = nil) throws -> (RoomMember, EmbeddedChannel, IOCounter) {
         let channel = EmbeddedChannel(loop: loop)
         let counter = IOCounter()
-        let member = RoomMember(connection: ConnectionID(server: ServerID(rawValue: "t"), number: number), room: room, user: UserName(trusted: "u"), holdLimit: 3)
+        let member = RoomMember(
+            connection: ConnectionID(server: ServerID(rawValue: "t"), number: number),
+            room: room,
+            user: UserName(trusted: "u"),
+            holdLimit: 3,
+            outboundWindowBits: windowBits
+        )
         try channel.pipeline.syncOperations.addHandler(counter)
         try channel.pipeline.syncOperations.addHandler(member)
         try channel.connect(to: .init(ipAddress: "127.0.0.1", port: 1)).wait()
@@ -36,23 +50,23 @@ import Testing
     }
 
     @Test func aJoiningMemberGetsHistoryThenHeldMessagesNewerThanIt() throws {
-        let hub = LoopRoomHub(eventLoop: loop, maximumQueuedBytes: 1 << 20)
+        let hub = makeHub()
         let (member, channel, _) = try makeMember(1)
         hub.add(member)
-        hub.deliver(frame(3), seq: 3, room: room)
-        hub.deliver(frame(4), seq: 4, room: room)
+        hub.deliver(outbound(3), room: room)
+        hub.deliver(outbound(4), room: room)
         loop.run()
         #expect(try written(channel).isEmpty, "held while history loads")
 
         hub.completeJoin(of: member, history: [message(2), message(3)], allocator: .init())
-        hub.deliver(frame(4), seq: 4, room: room)  // a late duplicate
-        hub.deliver(frame(5), seq: 5, room: room)
+        hub.deliver(outbound(4), room: room)  // a late duplicate
+        hub.deliver(outbound(5), room: room)
         loop.run()
         #expect(try written(channel) == [frame(2), frame(3), frame(4), frame(5)])
     }
 
     @Test func liveMembersGetEachFrameAndOneFlushPerTick() throws {
-        let hub = LoopRoomHub(eventLoop: loop, maximumQueuedBytes: 1 << 20)
+        let hub = makeHub()
         var members: [(RoomMember, EmbeddedChannel, IOCounter)] = []
         for number in 1...3 {
             let entry = try makeMember(UInt64(number))
@@ -62,7 +76,7 @@ import Testing
         }
         loop.run()
         let flushesBefore = members.map { $0.2.flushes }
-        for seq in 1...5 { hub.deliver(frame(Int64(seq)), seq: Int64(seq), room: room) }
+        for seq in 1...5 { hub.deliver(outbound(Int64(seq)), room: room) }
         loop.run()
         for (index, (_, channel, counter)) in members.enumerated() {
             #expect(try written(channel) == (1...5).map { frame(Int64($0)) })
@@ -71,7 +85,7 @@ import Testing
     }
 
     @Test func removedMembersGetNothingAndOthersKeepTheirSlots() throws {
-        let hub = LoopRoomHub(eventLoop: loop, maximumQueuedBytes: 1 << 20)
+        let hub = makeHub()
         let first = try makeMember(1)
         let second = try makeMember(2)
         let third = try makeMember(3)
@@ -82,7 +96,7 @@ import Testing
         hub.remove(first.0)
         hub.remove(first.0)  // twice is harmless
         #expect(hub.memberCount(in: room) == 2)
-        hub.deliver(frame(1), seq: 1, room: room)
+        hub.deliver(outbound(1), room: room)
         loop.run()
         #expect(try written(first.1).isEmpty)
         #expect(try written(second.1) == [frame(1)])
@@ -93,26 +107,50 @@ import Testing
     }
 
     @Test func aFloodWhileJoiningClosesTheMemberWith1013() throws {
-        let hub = LoopRoomHub(eventLoop: loop, maximumQueuedBytes: 1 << 20)
+        let hub = makeHub()
         let (member, _, _) = try makeMember(1)
         var closedWith: WebSocketErrorCode?
         member.onClose = { code, _ in closedWith = code }
         hub.add(member)
-        for seq in 1...4 { hub.deliver(frame(Int64(seq)), seq: Int64(seq), room: room) }
+        for seq in 1...4 { hub.deliver(outbound(Int64(seq)), room: room) }
         #expect(closedWith == WebSocketErrorCode(codeNumber: 1013))
     }
 
     @Test func noDataFrameFollowsACloseFrame() throws {
-        let hub = LoopRoomHub(eventLoop: loop, maximumQueuedBytes: 1 << 20)
+        let hub = makeHub()
         let (member, channel, _) = try makeMember(1)
         hub.add(member)
         hub.completeJoin(of: member, history: [], allocator: .init())
-        hub.deliver(frame(1), seq: 1, room: room)
+        hub.deliver(outbound(1), room: room)
         loop.run()
         #expect(try written(channel) == [frame(1)])
         member.close(.policyViolation, reason: "too slow")
-        hub.deliver(frame(2), seq: 2, room: room)
+        hub.deliver(outbound(2), room: room)
         loop.run()
         #expect(try written(channel).isEmpty)
+    }
+
+    @Test func eachMessageIsCompressedOncePerWindowSizeAndPlainMembersGetItPlain() throws {
+        let hub = makeHub()
+        let members = try [makeMember(1, windowBits: 15), makeMember(2), makeMember(3, windowBits: 15), makeMember(4, windowBits: 10)]
+        for (member, _, _) in members {
+            hub.add(member)
+            hub.completeJoin(of: member, history: [], allocator: .init())
+        }
+        let compressors = FrameCompressors(settings: PerMessageDeflateSettings(minimumCompressedPayloadBytes: 32))
+        let long = ChatMessage(room: room, user: UserName(trusted: "u"), text: String(repeating: "hello hello ", count: 20), timestamp: 0, seq: 1)
+        hub.deliver(OutboundChatFrame(long, compressors: compressors, allocator: .init()), room: room)
+        loop.run()
+        let frames = try members.map { try written($0.1) }
+        #expect(frames.map(\.count) == [1, 1, 1, 1])
+        let plain = ChatFrameEncoder.textFrame(for: long, allocator: .init())
+        #expect(frames[1] == [plain])
+        #expect(frames[0] == frames[2], "one compressed frame shared by both window-15 members")
+        #expect(frames[0][0].getInteger(at: frames[0][0].readerIndex, as: UInt8.self) == 0xC1)
+        #expect(frames[0][0].readableBytes < plain.readableBytes)
+        #expect(compressors.compressionCount == 2, "once for window 15, once for window 10")
+        let inflater = try MessageInflater(windowBits: 10, keepsContext: false)
+        let json = try inflater.inflate(ChatFrameEncoder.payload(ofFrame: frames[3][0]), maximumBytes: 1 << 16, allocator: .init())
+        #expect(json == ChatFrameEncoder.payload(ofFrame: plain))
     }
 }

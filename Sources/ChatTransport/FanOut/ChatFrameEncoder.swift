@@ -19,12 +19,20 @@ public enum ChatFrameEncoder {
         buffer.moveWriterIndex(forwardBy: headerReserve)
         buffer.moveReaderIndex(forwardBy: headerReserve)
         writeJSON(message, into: &buffer)
-        prependTextFrameHeader(to: &buffer)
+        prependFrameHeader(to: &buffer, firstByte: 0x81)  // FIN + text
         return buffer
     }
 
-    /// Writes the frame header into the reserved bytes in front of the readable payload.
-    static func prependTextFrameHeader(to buffer: inout ByteBuffer) {
+    /// The payload of an unmasked server frame made here (a slice: no copy).
+    static func payload(ofFrame frame: ByteBuffer) -> ByteBuffer {
+        let lengthByte = frame.getInteger(at: frame.readerIndex + 1, as: UInt8.self)! & 0x7F
+        let headerLength = lengthByte == 127 ? 10 : lengthByte == 126 ? 4 : 2
+        return frame.getSlice(at: frame.readerIndex + headerLength, length: frame.readableBytes - headerLength)!
+    }
+
+    /// Writes a frame header (`firstByte` holds FIN, RSV and opcode) into the bytes reserved
+    /// in front of the readable payload.
+    static func prependFrameHeader(to buffer: inout ByteBuffer, firstByte: UInt8) {
         let length = buffer.readableBytes
         let start: Int
         switch length {
@@ -40,7 +48,7 @@ public enum ChatFrameEncoder {
             buffer.setInteger(UInt8(127), at: start + 1)
             buffer.setInteger(UInt64(length), at: start + 2)
         }
-        buffer.setInteger(UInt8(0x81), at: start)  // FIN + text
+        buffer.setInteger(firstByte, at: start)
         buffer.moveReaderIndex(to: start)
     }
 

@@ -9,14 +9,16 @@ import NIOWebSocket
 /// member is flushed once per loop tick however many messages arrived in it.
 final class LoopRoomHub {
     let eventLoop: any EventLoop
-    private let maximumQueuedBytes: Int
+    private let slowConsumers: SlowConsumerPolicy
+    private let counters: TransportCounters
     private var rooms: [RoomID: [RoomMember]] = [:]
     private var dirty: [RoomMember] = []
     private var flushScheduled = false
 
-    init(eventLoop: any EventLoop, maximumQueuedBytes: Int) {
+    init(eventLoop: any EventLoop, slowConsumers: SlowConsumerPolicy, counters: TransportCounters) {
         self.eventLoop = eventLoop
-        self.maximumQueuedBytes = maximumQueuedBytes
+        self.slowConsumers = slowConsumers
+        self.counters = counters
     }
 
     /// Lists a member that has not played history yet: live messages are held for it.
@@ -41,13 +43,19 @@ final class LoopRoomHub {
 
     func memberCount(in room: RoomID) -> Int { rooms[room]?.count ?? 0 }
 
-    /// Delivers one pre-encoded frame to every member of `room` on this loop.
-    func deliver(_ frame: ByteBuffer, seq: Int64, room: RoomID) {
+    /// Delivers one pre-encoded message to every member of `room` on this loop.
+    func deliver(_ message: OutboundChatFrame, room: RoomID) {
         guard let members = rooms[room] else { return }
+        // Members mostly share one variant: keep the last one at hand instead of asking the
+        // message (and its lock) per recipient.
+        var lastVariant: (windowBits: UInt8?, frame: ByteBuffer) = (nil, message.plain)
         for member in members {
-            switch member.sequencer.receive(seq: seq, payload: frame) {
+            switch member.sequencer.receive(seq: message.seq, payload: message) {
             case .deliver:
-                member.writeFrame(frame)
+                if member.outboundWindowBits != lastVariant.windowBits {
+                    lastVariant = (member.outboundWindowBits, message.frame(forWindowBits: member.outboundWindowBits))
+                }
+                member.writeFrame(lastVariant.frame)
                 markDirty(member)
             case .held, .duplicate:
                 break
@@ -60,11 +68,13 @@ final class LoopRoomHub {
     /// Plays `history` to a joining member, then what was held for it, and makes it live.
     func completeJoin(of member: RoomMember, history: [ChatMessage], allocator: ByteBufferAllocator) {
         guard member.slot >= 0 else { return }
+        // History goes out uncompressed (RFC 7692 lets any message be): compressing it per
+        // joining member would make a join storm cost a compression per message per member.
         for message in history {
             member.writeFrame(ChatFrameEncoder.textFrame(for: message, allocator: allocator))
         }
-        for frame in member.sequencer.historyPlayed(through: history.last?.seq) {
-            member.writeFrame(frame)
+        for message in member.sequencer.historyPlayed(through: history.last?.seq) {
+            member.writeFrame(message.frame(forWindowBits: member.outboundWindowBits))
         }
         markDirty(member)
     }
@@ -86,10 +96,23 @@ final class LoopRoomHub {
         flushScheduled = false
         let members = dirty
         dirty.removeAll(keepingCapacity: true)
+        var now: NIODeadline?
         for member in members {
             member.needsFlush = false
             member.flush()
-            if let queued = member.queuedBytesIfBackedUp, queued > maximumQueuedBytes {
+            guard let queued = member.queuedBytesIfBackedUp else {
+                member.overLimitSince = nil
+                continue
+            }
+            let moment = now ?? .now()
+            now = moment
+            switch slowConsumers.judge(queuedBytes: queued, overSince: member.overLimitSince, now: moment) {
+            case .fine:
+                member.overLimitSince = nil
+            case .over(let since):
+                member.overLimitSince = since
+            case .close:
+                counters.countSlowConsumer()
                 member.close(.policyViolation, reason: "too slow: \(queued) bytes queued")
             }
         }

@@ -38,14 +38,18 @@ final class RoomHub: Sendable {
     }
 
     private let service: ChatService
-    private let maximumQueuedBytes: Int
+    private let slowConsumers: SlowConsumerPolicy
+    private let counters: TransportCounters
+    private let compressors: FrameCompressors?
     private let logger: Logger
     private let allocator = ByteBufferAllocator()
     private let state = Mutex(State())
 
-    init(service: ChatService, maximumQueuedBytes: Int, logger: Logger) {
+    init(service: ChatService, slowConsumers: SlowConsumerPolicy, counters: TransportCounters, compressors: FrameCompressors?, logger: Logger) {
         self.service = service
-        self.maximumQueuedBytes = maximumQueuedBytes
+        self.slowConsumers = slowConsumers
+        self.counters = counters
+        self.compressors = compressors
         self.logger = logger
     }
 
@@ -126,12 +130,11 @@ final class RoomHub: Sendable {
             return entry.targets
         }
         guard let targets, !targets.isEmpty else { return }
-        let frame = ChatFrameEncoder.textFrame(for: message, allocator: allocator)
-        let seq = message.seq
+        let frame = OutboundChatFrame(message, compressors: compressors, allocator: allocator)
         let room = message.room
         for target in targets {
             let hub = target.hub
-            target.loop.execute { hub.value.deliver(frame, seq: seq, room: room) }
+            target.loop.execute { hub.value.deliver(frame, room: room) }
         }
     }
 
@@ -139,7 +142,7 @@ final class RoomHub: Sendable {
     private func loopHub(for loop: any EventLoop) -> NIOLoopBound<LoopRoomHub> {
         let key = ObjectIdentifier(loop)
         if let hub = state.withLock({ $0.loopHubs[key] }) { return hub }
-        let hub = NIOLoopBound(LoopRoomHub(eventLoop: loop, maximumQueuedBytes: maximumQueuedBytes), eventLoop: loop)
+        let hub = NIOLoopBound(LoopRoomHub(eventLoop: loop, slowConsumers: slowConsumers, counters: counters), eventLoop: loop)
         return state.withLock { state in
             if let existing = state.loopHubs[key] { return existing }
             state.loopHubs[key] = hub

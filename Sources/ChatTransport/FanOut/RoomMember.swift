@@ -15,7 +15,11 @@ final class RoomMember: ChannelOutboundHandler, RemovableChannelHandler {
     let room: RoomID
     let user: UserName
     /// Holds live messages while history loads, then drops duplicates.
-    var sequencer: JoinSequencer<ByteBuffer>
+    var sequencer: JoinSequencer<OutboundChatFrame>
+    /// The permessage-deflate window this client takes compressed messages with; nil: plain.
+    let outboundWindowBits: UInt8?
+    /// Since when its outbound queue has been over the limit (``SlowConsumerPolicy``).
+    var overLimitSince: NIODeadline?
     /// Set while a write awaits the loop's coalesced flush.
     var needsFlush = false
     /// Index in the loop hub's member list for `room`; -1 when not listed.
@@ -28,7 +32,8 @@ final class RoomMember: ChannelOutboundHandler, RemovableChannelHandler {
 
     private var context: ChannelHandlerContext?
 
-    init(connection: ConnectionID, room: RoomID, user: UserName, holdLimit: Int) {
+    init(connection: ConnectionID, room: RoomID, user: UserName, holdLimit: Int, outboundWindowBits: UInt8? = nil) {
+        self.outboundWindowBits = outboundWindowBits
         self.connection = connection
         self.room = room
         self.user = user

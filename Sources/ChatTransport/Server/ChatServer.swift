@@ -12,6 +12,8 @@ import ServiceLifecycle
 /// sends every WebSocket client a close frame (1001) and waits for the connections to end.
 public final class ChatServer: Service {
     public let configuration: ChatServerConfiguration
+    /// Connections closed for breaking limits, and deflate sessions.
+    public let counters = TransportCounters()
     private let service: ChatService
     private let application: Application<RouterResponder<BasicRequestContext>>
     private let address = ListeningAddress()
@@ -24,7 +26,15 @@ public final class ChatServer: Service {
     ) {
         self.configuration = configuration
         self.service = service
-        let hub = RoomHub(service: service, maximumQueuedBytes: configuration.maximumQueuedBytesPerConnection, logger: logger)
+        let counters = counters
+        let compressors = configuration.deflate.map(FrameCompressors.init(settings:))
+        let hub = RoomHub(
+            service: service,
+            slowConsumers: configuration.slowConsumerPolicy,
+            counters: counters,
+            compressors: compressors,
+            logger: logger
+        )
         let router = Router()
         router.add(middleware: JSONErrorMiddleware(logger: logger))
         ChatAPI(service: service, maximumBodyBytes: configuration.maximumRequestBodyBytes).register(on: router)
@@ -32,7 +42,14 @@ public final class ChatServer: Service {
         self.application = Application(
             router: router,
             server: HTTPServerBuilder { responder in
-                ChatServerChannel(responder: responder, service: service, hub: hub, configuration: configuration)
+                ChatServerChannel(
+                    responder: responder,
+                    service: service,
+                    hub: hub,
+                    compressors: compressors,
+                    counters: counters,
+                    configuration: configuration
+                )
             },
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "chatd"),
             onServerRunning: { channel in address.bound(port: channel.localAddress?.port ?? configuration.port) },

@@ -23,6 +23,19 @@ public struct ChatServerConfiguration: Sendable {
     public var httpIdleTimeout: Duration
     /// How long a new connection may take to send its first request head before it is closed.
     public var firstRequestTimeout: TimeAmount
+    /// permessage-deflate (RFC 7692) for clients that offer it; nil turns compression off.
+    public var deflate: PerMessageDeflateSettings?
+    /// How long a reader's outbound queue may stay over `maximumQueuedBytesPerConnection`
+    /// before it is closed (1008); at twice the limit it is closed at once.
+    public var slowConsumerGrace: TimeAmount
+    /// A WebSocket silent this long is pinged; nil: never pinged, never timed out.
+    public var pingInterval: TimeAmount?
+    /// A WebSocket silent this long (its pings unanswered) is closed (1001): this reaps
+    /// half-open TCP connections. Counted in whole ping intervals.
+    public var idleTimeout: TimeAmount
+    /// Chat messages a connection may send per second, with bursts of as many (1008 beyond
+    /// it); nil: unlimited.
+    public var maximumMessagesPerSecond: Int?
 
     public init(
         host: String = "0.0.0.0",
@@ -34,7 +47,12 @@ public struct ChatServerConfiguration: Sendable {
         maximumHeldMessagesPerJoin: Int = 10_000,
         closeTimeout: TimeAmount = .seconds(5),
         httpIdleTimeout: Duration = .seconds(60),
-        firstRequestTimeout: TimeAmount = .seconds(30)
+        firstRequestTimeout: TimeAmount = .seconds(30),
+        deflate: PerMessageDeflateSettings? = PerMessageDeflateSettings(),
+        slowConsumerGrace: TimeAmount = .seconds(1),
+        pingInterval: TimeAmount? = .seconds(30),
+        idleTimeout: TimeAmount = .seconds(60),
+        maximumMessagesPerSecond: Int? = 50
     ) {
         self.host = host
         self.port = port
@@ -46,5 +64,25 @@ public struct ChatServerConfiguration: Sendable {
         self.closeTimeout = closeTimeout
         self.httpIdleTimeout = httpIdleTimeout
         self.firstRequestTimeout = firstRequestTimeout
+        self.deflate = deflate
+        self.slowConsumerGrace = slowConsumerGrace
+        self.pingInterval = pingInterval
+        self.idleTimeout = idleTimeout
+        self.maximumMessagesPerSecond = maximumMessagesPerSecond
+    }
+
+    var webSocketLimits: WebSocketLimits {
+        WebSocketLimits(
+            maximumMessageBytes: maximumMessageBytes,
+            maximumPendingMessages: maximumPendingInboundMessages,
+            closeTimeout: closeTimeout,
+            pingInterval: pingInterval,
+            idleTimeout: idleTimeout,
+            maximumMessagesPerSecond: maximumMessagesPerSecond
+        )
+    }
+
+    var slowConsumerPolicy: SlowConsumerPolicy {
+        SlowConsumerPolicy(maximumQueuedBytes: maximumQueuedBytesPerConnection, grace: slowConsumerGrace)
     }
 }

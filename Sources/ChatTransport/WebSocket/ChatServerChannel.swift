@@ -31,12 +31,23 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
     let responder: HTTPChannelHandler.Responder
     let service: ChatService
     let hub: RoomHub
+    let compressors: FrameCompressors?
+    let counters: TransportCounters
     let configuration: ChatServerConfiguration
 
-    init(responder: @escaping HTTPChannelHandler.Responder, service: ChatService, hub: RoomHub, configuration: ChatServerConfiguration) {
+    init(
+        responder: @escaping HTTPChannelHandler.Responder,
+        service: ChatService,
+        hub: RoomHub,
+        compressors: FrameCompressors?,
+        counters: TransportCounters,
+        configuration: ChatServerConfiguration
+    ) {
         self.responder = Self.closingAfterUpgradeRequests(responder)
         self.service = service
         self.hub = hub
+        self.compressors = compressors
+        self.counters = counters
         self.configuration = configuration
     }
 
@@ -61,9 +72,13 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
             )
             let admission = NIOLoopBoundBox(JoinAdmission.notAttempted, eventLoop: channel.eventLoop)
             let firstHead = NIOLoopBoundBox<HTTPRequestHead?>(nil, eventLoop: channel.eventLoop)
-            let upgrader = JoinUpgrader(service: service, maximumFrameBytes: configuration.maximumMessageBytes, admission: admission) {
-                channel, room, user in
-                try self.installWebSocket(on: channel, room: room, user: user, logger: logger)
+            let upgrader = JoinUpgrader(
+                service: service,
+                maximumFrameBytes: configuration.maximumMessageBytes,
+                deflate: compressors?.settings,
+                admission: admission
+            ) { channel, room, user, deflate in
+                try self.installWebSocket(on: channel, room: room, user: user, deflate: deflate, logger: logger)
                 return .webSocket
             }
             let upgrade = NIOTypedHTTPServerUpgradeConfiguration(
@@ -135,18 +150,31 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
     }
 
     /// Builds the WebSocket pipeline behind an accepted upgrade and starts the join. Runs on the channel's loop.
-    private func installWebSocket(on channel: any Channel, room: RoomID, user: UserName, logger: Logger) throws {
+    private func installWebSocket(on channel: any Channel, room: RoomID, user: UserName, deflate: NegotiatedDeflate?, logger: Logger) throws {
         let connection = service.makeConnectionID()
         var logger = logger
         logger[metadataKey: "connection"] = "\(connection)"
-        let member = RoomMember(connection: connection, room: room, user: user, holdLimit: configuration.maximumHeldMessagesPerJoin)
+        if deflate != nil { counters.countDeflateSession() }
+        let member = RoomMember(
+            connection: connection,
+            room: room,
+            user: user,
+            holdLimit: configuration.maximumHeldMessagesPerJoin,
+            outboundWindowBits: deflate?.serverMaxWindowBits
+        )
         let session = ChatSession(service: service, hub: hub, member: member, eventLoop: channel.eventLoop, logger: logger)
-        let socket = ChatSocketHandler(
-            maximumMessageBytes: configuration.maximumMessageBytes,
-            maximumPending: configuration.maximumPendingInboundMessages,
-            closeTimeout: configuration.closeTimeout,
+        let socket = WebSocketProtocolHandler(
+            limits: configuration.webSocketLimits,
+            deflate: deflate,
+            compressors: compressors,
+            counters: counters,
             logger: logger,
-            onText: { session.received($0) },
+            onMessage: { message in
+                switch message {
+                case .text(let text): session.received(text)
+                case .binary: session.receivedBinary()
+                }
+            },
             onClosed: { session.channelClosed() }
         )
         session.socket = socket

@@ -29,7 +29,7 @@ final class ChatSession {
     private let hub: RoomHub
     private let member: RoomMember
     private let logger: Logger
-    weak var socket: ChatSocketHandler?
+    weak var socket: WebSocketProtocolHandler?
 
     private var phase = Phase.joining
     private var entered = false
@@ -71,8 +71,14 @@ final class ChatSession {
             outbox.append(text)
             pump()
         case .failed, .left:
-            socket?.inboundMessageHandled()  // the socket is closing: nothing more is posted
+            socket?.messageHandled()  // the socket is closing: nothing more is posted
         }
+    }
+
+    /// A binary message: the seed's chat speaks text only.
+    func receivedBinary() {
+        socket?.messageHandled()
+        socket?.close(.unacceptableData, reason: "this chat accepts text messages only")
     }
 
     /// The socket closed; leave once what the client sent is published.
@@ -144,7 +150,7 @@ final class ChatSession {
         }.whenSuccess { delivered in
             let session = session.value
             session.publishing = false
-            session.socket?.inboundMessageHandled()
+            session.socket?.messageHandled()
             if !delivered {
                 session.dropOutbox()
                 session.socket?.close(CloseCode.tryAgainLater, reason: "messages cannot be delivered right now; reconnect later")
@@ -168,7 +174,7 @@ final class ChatSession {
     }
 
     private func dropOutbox() {
-        while outbox.popFirst() != nil { socket?.inboundMessageHandled() }
+        while outbox.popFirst() != nil { socket?.messageHandled() }
     }
 
     private func finishIfDone() {

@@ -26,3 +26,22 @@ enum CloseCode {
         return buffer
     }
 }
+
+extension CloseCode {
+    /// The code to answer a peer's close frame with (its payload given): its own code when
+    /// valid, 1002 for a bad code or a one-byte payload, 1007 for a reason that is not UTF-8.
+    static func reply(toPeerClose payload: ByteBuffer) -> WebSocketErrorCode {
+        var data = payload
+        switch data.readableBytes {
+        case 0:
+            return .normalClosure
+        case 1:
+            return .protocolError
+        default:
+            let code = data.readInteger(as: UInt16.self)!
+            if !isValidFromPeer(code) { return .protocolError }
+            if String(validating: data.readableBytesView, as: UTF8.self) == nil { return .dataInconsistentWithMessage }
+            return WebSocketErrorCode(codeNumber: Int(code))
+        }
+    }
+}

@@ -9,8 +9,9 @@ import NIOWebSocket
 /// because the aggregator drops `rsv1`, which permessage-deflate needs on the first fragment.
 struct InboundMessageAssembler {
     enum Output: Equatable {
-        case text(ByteBuffer)
-        case binary(ByteBuffer)
+        /// A whole message; `compressed` when its first frame had RSV1 (permessage-deflate).
+        case text(ByteBuffer, compressed: Bool)
+        case binary(ByteBuffer, compressed: Bool)
         case control(WebSocketFrame)
         /// A fragment was buffered; nothing to act on yet.
         case incomplete
@@ -25,17 +26,25 @@ struct InboundMessageAssembler {
 
     let maximumMessageBytes: Int
     let maximumFragments: Int
-    private var partial: (isText: Bool, data: ByteBuffer, fragments: Int)?
+    /// Whether permessage-deflate was negotiated, which gives RSV1 its meaning.
+    let acceptsCompressed: Bool
+    private var partial: (isText: Bool, compressed: Bool, data: ByteBuffer, fragments: Int)?
 
-    init(maximumMessageBytes: Int, maximumFragments: Int = 1_024) {
+    init(maximumMessageBytes: Int, maximumFragments: Int = 1_024, acceptsCompressed: Bool = false) {
         self.maximumMessageBytes = maximumMessageBytes
         self.maximumFragments = maximumFragments
+        self.acceptsCompressed = acceptsCompressed
     }
 
     mutating func receive(_ frame: WebSocketFrame) throws(Failure) -> Output {
         guard frame.maskKey != nil else { throw .protocolViolation("client frames must be masked") }
-        guard !frame.rsv1, !frame.rsv2, !frame.rsv3 else {
-            throw .protocolViolation("reserved bits set without a negotiated extension")
+        guard !frame.rsv2, !frame.rsv3 else { throw .protocolViolation("reserved bits RSV2/RSV3 set") }
+        if frame.rsv1 {
+            // RFC 7692 §6: RSV1 marks a compressed message, on its first frame only.
+            guard acceptsCompressed else { throw .protocolViolation("RSV1 set without permessage-deflate") }
+            guard frame.opcode == .text || frame.opcode == .binary else {
+                throw .protocolViolation("RSV1 set on a control or continuation frame")
+            }
         }
         switch frame.opcode {
         case .connectionClose, .ping, .pong:
@@ -45,9 +54,9 @@ struct InboundMessageAssembler {
             let data = frame.unmaskedData
             try checkSize(data.readableBytes)
             if frame.fin {
-                return frame.opcode == .text ? .text(data) : .binary(data)
+                return frame.opcode == .text ? .text(data, compressed: frame.rsv1) : .binary(data, compressed: frame.rsv1)
             }
-            partial = (frame.opcode == .text, data, 1)
+            partial = (frame.opcode == .text, frame.rsv1, data, 1)
             return .incomplete
         case .continuation:
             guard var message = partial else { throw .protocolViolation("continuation frame without a message to continue") }
@@ -59,10 +68,10 @@ struct InboundMessageAssembler {
             var data = message.data
             data.writeImmutableBuffer(fragment)
             guard frame.fin else {
-                partial = (message.isText, data, message.fragments)
+                partial = (message.isText, message.compressed, data, message.fragments)
                 return .incomplete
             }
-            return message.isText ? .text(data) : .binary(data)
+            return message.isText ? .text(data, compressed: message.compressed) : .binary(data, compressed: message.compressed)
         default:
             throw .protocolViolation("reserved opcode \(frame.opcode)")
         }

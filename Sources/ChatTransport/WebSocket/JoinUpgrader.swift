@@ -6,7 +6,7 @@ import NIOWebSocket
 /// The outcome of a join's upgrade attempt, kept on the channel's loop.
 enum JoinAdmission {
     case notAttempted
-    case admitted(RoomID, UserName)
+    case admitted(RoomID, UserName, NegotiatedDeflate?)
     case refused(APIError)
 }
 
@@ -24,8 +24,9 @@ struct JoinUpgrader: NIOTypedHTTPServerProtocolUpgrader {
     init(
         service: ChatService,
         maximumFrameBytes: Int,
+        deflate: PerMessageDeflateSettings?,
         admission: NIOLoopBoundBox<JoinAdmission>,
-        install: @escaping @Sendable (any Channel, RoomID, UserName) throws -> UpgradeResult
+        install: @escaping @Sendable (any Channel, RoomID, UserName, NegotiatedDeflate?) throws -> UpgradeResult
     ) {
         self.admission = admission
         self.inner = NIOTypedWebSocketServerUpgrader(
@@ -33,19 +34,21 @@ struct JoinUpgrader: NIOTypedHTTPServerProtocolUpgrader {
             enableAutomaticErrorHandling: false,
             shouldUpgrade: { channel, head in
                 let promise = channel.eventLoop.makePromise(of: JoinAdmission.self)
-                promise.completeWithTask { await Self.admit(head, service: service) }
+                promise.completeWithTask { await Self.admit(head, service: service, deflate: deflate) }
                 return promise.futureResult.map { verdict -> HTTPHeaders? in
                     admission.value = verdict
-                    guard case .admitted = verdict else { return nil }
-                    return HTTPHeaders()
+                    guard case .admitted(_, _, let negotiated) = verdict else { return nil }
+                    var headers = HTTPHeaders()
+                    if let negotiated { headers.add(name: "Sec-WebSocket-Extensions", value: negotiated.responseHeaderValue) }
+                    return headers
                 }
             },
             upgradePipelineHandler: { channel, _ in
                 channel.eventLoop.makeCompletedFuture {
-                    guard case .admitted(let room, let user) = admission.value else {
+                    guard case .admitted(let room, let user, let negotiated) = admission.value else {
                         preconditionFailure("upgrade without admission")
                     }
-                    return try install(channel, room, user)
+                    return try install(channel, room, user, negotiated)
                 }
             }
         )
@@ -66,13 +69,19 @@ struct JoinUpgrader: NIOTypedHTTPServerProtocolUpgrader {
         inner.upgrade(channel: channel, upgradeRequest: upgradeRequest)
     }
 
-    private static func admit(_ head: HTTPRequestHead, service: ChatService) async -> JoinAdmission {
+    private static func admit(_ head: HTTPRequestHead, service: ChatService, deflate: PerMessageDeflateSettings?) async -> JoinAdmission {
         guard head.method == .GET, let join = JoinRequest(uri: head.uri) else {
             return .refused(APIError(.notFound, "WebSocket upgrades are offered only at GET /v1/chatrooms/{id}/join?user=NAME"))
         }
+        let negotiated = deflate.flatMap { settings in
+            NegotiatedDeflate.negotiate(
+                offers: WebSocketExtensionOffer.parse(headerValues: head.headers[canonicalForm: "Sec-WebSocket-Extensions"].map(String.init)),
+                settings: settings
+            )
+        }
         do {
             let room = try join.room()
-            return .admitted(room, try await service.admit(user: join.user, to: room))
+            return .admitted(room, try await service.admit(user: join.user, to: room), negotiated)
         } catch {
             return .refused(APIError(error))
         }

@@ -6,24 +6,44 @@ import Testing
 
 @testable import ChatTransport
 
-/// The socket handler on an `EmbeddedChannel`: frames in, frames and posted texts out.
-@Suite struct ChatSocketHandlerTests {
-    /// What the handler handed to its session.
+/// The WebSocket protocol handler on an `EmbeddedChannel`: frames in, frames and messages out.
+@Suite struct WebSocketProtocolHandlerTests {
+    /// What the handler handed on.
     final class Session {
         var texts: [String] = []
+        var binaries: [ByteBuffer] = []
         var closed = 0
     }
+
+    static let limits = WebSocketLimits(
+        maximumMessageBytes: 64,
+        maximumPendingMessages: 2,
+        closeTimeout: .seconds(5),
+        pingInterval: .seconds(10),
+        idleTimeout: .seconds(30),
+        maximumMessagesPerSecond: 5
+    )
 
     let channel = EmbeddedChannel()
     let counter = IOCounter()
     let session = Session()
-    let handler: ChatSocketHandler
+    let counters = TransportCounters()
+    let handler: WebSocketProtocolHandler
 
-    init() throws {
+    init(limits: WebSocketLimits = Self.limits, deflate: NegotiatedDeflate? = nil) throws {
         let session = session
-        handler = ChatSocketHandler(
-            maximumMessageBytes: 64, maximumPending: 2, closeTimeout: .seconds(5), logger: Logger(label: "test"),
-            onText: { session.texts.append($0) },
+        handler = WebSocketProtocolHandler(
+            limits: limits,
+            deflate: deflate,
+            compressors: FrameCompressors(settings: PerMessageDeflateSettings(minimumCompressedPayloadBytes: 16)),
+            counters: counters,
+            logger: Logger(label: "test"),
+            onMessage: { message in
+                switch message {
+                case .text(let text): session.texts.append(text)
+                case .binary(let data): session.binaries.append(data)
+                }
+            },
             onClosed: { session.closed += 1 }
         )
         try channel.pipeline.syncOperations.addHandler(counter)
@@ -31,7 +51,7 @@ import Testing
         try channel.connect(to: .init(ipAddress: "127.0.0.1", port: 1)).wait()
     }
 
-    private func sentFrames() throws -> [WebSocketFrame] {
+    func sentFrames() throws -> [WebSocketFrame] {
         var frames: [WebSocketFrame] = []
         while let frame = try channel.readOutbound(as: WebSocketFrame.self) { frames.append(frame) }
         return frames
@@ -87,16 +107,17 @@ import Testing
         #expect(session.texts == [])
     }
 
-    @Test func binaryClosesWith1003() throws {
-        try channel.writeInbound(clientFrame(.binary, [1]))
-        #expect(try sentFrames().map(\.closeCode) == [1003])
+    @Test func binaryMessagesAreHandedOnAsBinary() throws {
+        try channel.writeInbound(clientFrame(.binary, [1, 2]))
+        #expect(session.binaries == [ByteBuffer(bytes: [1, 2])])
+        #expect(try sentFrames().isEmpty)
     }
 
     @Test func protocolViolationsCloseWith1002AndOversizeWith1009() throws {
         try channel.writeInbound(WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(string: "unmasked")))
         #expect(try sentFrames().map(\.closeCode) == [1002])
 
-        let other = try ChatSocketHandlerTests()
+        let other = try WebSocketProtocolHandlerTests()
         try other.channel.writeInbound(clientFrame(.text, String(repeating: "x", count: 65)))
         #expect(try other.sentFrames().map(\.closeCode) == [1009])
     }
@@ -129,7 +150,7 @@ import Testing
         try channel.writeInbound(clientFrame(.text, "two"))
         channel.read()
         #expect(counter.reads == baseline, "two pending: the read is held back")
-        handler.inboundMessageHandled()
+        handler.messageHandled()
         #expect(counter.reads == baseline + 1, "one published: the held read goes out")
         channel.read()
         #expect(counter.reads == baseline + 2)

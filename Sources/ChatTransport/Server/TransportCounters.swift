@@ -1,0 +1,25 @@
+import Synchronization
+
+/// Counts of connections the transport closed for breaking a limit, for operators and tests.
+public final class TransportCounters: Sendable {
+    private let slowConsumers = Atomic<Int>(0)
+    private let rateLimited = Atomic<Int>(0)
+    private let idleTimeouts = Atomic<Int>(0)
+    private let deflateSessions = Atomic<Int>(0)
+
+    public init() {}
+
+    /// Readers closed (1008) because their outbound queue stayed over its limit.
+    public var slowConsumersClosed: Int { slowConsumers.load(ordering: .relaxed) }
+    /// Connections closed (1008) for sending more messages per second than allowed.
+    public var rateLimitedClosed: Int { rateLimited.load(ordering: .relaxed) }
+    /// Connections closed (1001) because they stayed silent past the idle timeout, pings unanswered.
+    public var idleTimeoutsClosed: Int { idleTimeouts.load(ordering: .relaxed) }
+    /// WebSocket connections that negotiated permessage-deflate.
+    public var deflateSessionsNegotiated: Int { deflateSessions.load(ordering: .relaxed) }
+
+    func countSlowConsumer() { slowConsumers.add(1, ordering: .relaxed) }
+    func countRateLimited() { rateLimited.add(1, ordering: .relaxed) }
+    func countIdleTimeout() { idleTimeouts.add(1, ordering: .relaxed) }
+    func countDeflateSession() { deflateSessions.add(1, ordering: .relaxed) }
+}
