@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "ChatStorage", targets: ["ChatStorage"]),
         .library(name: "ChatTransport", targets: ["ChatTransport"]),
         .executable(name: "chatd", targets: ["chatd"]),
+        .executable(name: "fanout-cost", targets: ["fanout-cost"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -67,6 +68,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),
@@ -80,6 +82,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // In-process benchmark of the fan-out's CPU cost per compression mode (docs/performance.md).
+        .executableTarget(
+            name: "fanout-cost",
+            dependencies: [
+                "ChatTransport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
         ),
@@ -114,6 +125,7 @@ let package = Package(
                 "ChatTransport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "WSClient", package: "swift-websocket"),
+                .product(name: "WSCompression", package: "swift-websocket"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -61,3 +61,41 @@ import Testing
         #expect(throws: InboundMessageAssembler.Failure.self) { try assembler.receive(clientFrame(.continuation, "d", fin: false)) }
     }
 }
+
+@Suite struct UTF8StreamValidatorTests {
+    @Test(arguments: [
+        ([0x68, 0x69], true),
+        ([0xC3, 0xA9], true),
+        ([0xF0, 0x9F, 0x98, 0x80], true),
+        ([0xC0, 0xAF], false),  // overlong
+        ([0xED, 0xA0, 0x80], false),  // surrogate
+        ([0xF4, 0x90, 0x80, 0x80], false),  // above U+10FFFF
+        ([0xE0, 0x80, 0x80], false),  // overlong
+        ([0xFF], false),
+    ] as [([UInt8], Bool)])
+    func validity(bytes: [UInt8], valid: Bool) {
+        var validator = UTF8StreamValidator()
+        let fed = validator.feed(bytes)
+        #expect((fed && validator.isAtCharacterBoundary) == valid)
+        #expect((String(validating: bytes, as: UTF8.self) != nil) == valid, "agrees with the standard library")
+    }
+
+    @Test func aCharacterMaySpanPieces() {
+        var validator = UTF8StreamValidator()
+        let firstValid = validator.feed([0x61, 0xF0, 0x9F])
+        #expect(firstValid && !validator.isAtCharacterBoundary)
+        let secondValid = validator.feed([0x98, 0x80])
+        #expect(secondValid && validator.isAtCharacterBoundary)
+    }
+
+    @Test func aFragmentedTextMessageFailsAtTheFirstBadFragment() throws {
+        var assembler = InboundMessageAssembler(maximumMessageBytes: 100)
+        #expect(try assembler.receive(clientFrame(.text, [0x61], fin: false)) == .incomplete)
+        #expect(throws: InboundMessageAssembler.Failure.invalidUTF8) {
+            try assembler.receive(clientFrame(.continuation, [0xED, 0xA0, 0x80], fin: false))
+        }
+        var truncated = InboundMessageAssembler(maximumMessageBytes: 100)
+        _ = try truncated.receive(clientFrame(.text, [0x61], fin: false))
+        #expect(throws: InboundMessageAssembler.Failure.invalidUTF8) { try truncated.receive(clientFrame(.continuation, [0xC3])) }
+    }
+}

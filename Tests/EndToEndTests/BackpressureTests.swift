@@ -7,7 +7,11 @@ import Testing
 @Suite(.timeLimit(.minutes(2)))
 struct BackpressureTests {
     @Test func aReaderThatStopsReadingIsCutOffWhileTheRoomKeepsReceiving() async throws {
-        let configuration = ChatServerConfiguration(maximumQueuedBytesPerConnection: 64 * 1024, closeTimeout: .seconds(1))
+        let configuration = ChatServerConfiguration(
+            maximumQueuedBytesPerConnection: 64 * 1024,
+            closeTimeout: .seconds(1),
+            maximumMessagesPerSecond: nil
+        )
         try await TestServer.with(configuration: configuration) { server in
             let room = try await server.createRoom()
             try await server.createUser("Slow")
@@ -26,6 +30,7 @@ struct BackpressureTests {
             let received = try await fast.waitForMessages(total, within: 60)
             #expect(received.map(\.seq) == Array(1...Int64(total)), "the fast reader got everything, in order")
             try await server.waitForUsers(in: room, toBe: ["Fast"])
+            #expect(server.counters.slowConsumersClosed == 1)
             try await stalled.close()
             await fast.leave()
         }

@@ -1,4 +1,5 @@
 import ChatCore
+import ChatTransport
 import Foundation
 import Testing
 
@@ -45,8 +46,11 @@ struct ChatRoomTests {
         }
     }
 
+    /// Flooding tests post faster than a person types: the per-connection rate limit is off.
+    static let unlimited = ChatServerConfiguration(maximumMessagesPerSecond: nil)
+
     @Test func rejoiningWhileAnotherClientPostsLosesAndRepeatsNothing() async throws {
-        try await TestServer.with { server in
+        try await TestServer.with(configuration: Self.unlimited) { server in
             let room = try await server.createRoom()
             try await server.createUser("Poster")
             try await server.createUser("Joiner")
@@ -81,7 +85,7 @@ struct ChatRoomTests {
     }
 
     @Test func tenPublishersThousandMessagesOneOrderForEveryMember() async throws {
-        try await TestServer.with { server in
+        try await TestServer.with(configuration: Self.unlimited) { server in
             let room = try await server.createRoom()
             var clients: [ChatClient] = []
             for index in 0..<10 {

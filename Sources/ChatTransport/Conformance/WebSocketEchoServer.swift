@@ -68,7 +68,7 @@ public final class WebSocketEchoServer: Service {
         try await channel.close()
     }
 
-    private static func configure(
+    static func configure(
         _ channel: any Channel,
         limits: WebSocketLimits,
         compressors: FrameCompressors?,

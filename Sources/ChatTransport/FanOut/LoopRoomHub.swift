@@ -100,7 +100,7 @@ final class LoopRoomHub {
         for member in members {
             member.needsFlush = false
             member.flush()
-            guard let queued = member.queuedBytesIfBackedUp else {
+            guard !member.stoppedWriting, let queued = member.queuedBytesIfBackedUp else {
                 member.overLimitSince = nil
                 continue
             }

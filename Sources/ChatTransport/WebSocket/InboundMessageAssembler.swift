@@ -22,6 +22,8 @@ struct InboundMessageAssembler {
         case protocolViolation(String)
         /// The message is larger than allowed: close with 1009.
         case tooLarge(String)
+        /// A fragment of an uncompressed text message is not UTF-8: close with 1007.
+        case invalidUTF8
     }
 
     let maximumMessageBytes: Int
@@ -29,6 +31,8 @@ struct InboundMessageAssembler {
     /// Whether permessage-deflate was negotiated, which gives RSV1 its meaning.
     let acceptsCompressed: Bool
     private var partial: (isText: Bool, compressed: Bool, data: ByteBuffer, fragments: Int)?
+    /// Follows a fragmented, uncompressed text message fragment by fragment.
+    private var utf8 = UTF8StreamValidator()
 
     init(maximumMessageBytes: Int, maximumFragments: Int = 1_024, acceptsCompressed: Bool = false) {
         self.maximumMessageBytes = maximumMessageBytes
@@ -57,6 +61,10 @@ struct InboundMessageAssembler {
                 return frame.opcode == .text ? .text(data, compressed: frame.rsv1) : .binary(data, compressed: frame.rsv1)
             }
             partial = (frame.opcode == .text, frame.rsv1, data, 1)
+            if frame.opcode == .text && !frame.rsv1 {
+                utf8 = UTF8StreamValidator()
+                guard utf8.feed(data.readableBytesView) else { throw .invalidUTF8 }
+            }
             return .incomplete
         case .continuation:
             guard var message = partial else { throw .protocolViolation("continuation frame without a message to continue") }
@@ -64,6 +72,9 @@ struct InboundMessageAssembler {
             try checkSize(message.data.readableBytes + fragment.readableBytes)
             message.fragments += 1
             guard message.fragments <= maximumFragments else { throw .tooLarge("more than \(maximumFragments) fragments") }
+            if message.isText && !message.compressed {
+                guard utf8.feed(fragment.readableBytesView), !frame.fin || utf8.isAtCharacterBoundary else { throw .invalidUTF8 }
+            }
             partial = nil  // release the buffer's uniqueness before appending
             var data = message.data
             data.writeImmutableBuffer(fragment)

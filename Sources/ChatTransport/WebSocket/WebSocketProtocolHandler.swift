@@ -117,6 +117,7 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
             switch error {
             case .protocolViolation(let reason): return close(.protocolError, reason: reason)
             case .tooLarge(let reason): return close(.messageTooLarge, reason: reason)
+            case .invalidUTF8: return close(.dataInconsistentWithMessage, reason: "text message is not valid UTF-8")
             }
         }
         switch output {

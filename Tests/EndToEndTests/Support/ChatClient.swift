@@ -5,6 +5,7 @@ import NIOCore
 import NIOWebSocket
 import Synchronization
 import WSClient
+import WSCompression
 
 /// A chat participant over a real WebSocket client (swift-websocket's `WebSocketClient`, an
 /// implementation independent of ours): sends texts, collects every message it receives.
@@ -46,13 +47,16 @@ final class ChatClient: Sendable {
     /// The close code the server sent, once the connection ended.
     var closeCode: WebSocketErrorCode? { shared.state.withLock { $0.closeCode } }
 
-    private init(url: String) {
+    private init(url: String, deflate: Bool) {
         let (commands, continuation) = AsyncStream<Command>.makeStream()
         self.commands = continuation
         let shared = shared
         var logger = Logger(label: "test.client")
         logger.logLevel = .critical
-        let configuration = WebSocketClientConfiguration(maxFrameSize: 1 << 20)
+        let configuration = WebSocketClientConfiguration(
+            maxFrameSize: 1 << 20,
+            extensions: deflate ? [.perMessageDeflate(maxDecompressedFrameSize: 1 << 20, minFrameSizeToCompress: 16)] : []
+        )
         task = Task {
             let state = shared
             defer { state.state.withLock { $0.ended = true } }
@@ -84,8 +88,10 @@ final class ChatClient: Sendable {
     }
 
     /// Connects and waits for the upgrade; throws when the server refuses it.
-    static func join(_ url: String) async throws -> ChatClient {
-        let client = ChatClient(url: url)
+    /// With `deflate`, the client offers permessage-deflate (swift-websocket's own
+    /// implementation, keeping its compression context unless the server asks otherwise).
+    static func join(_ url: String, deflate: Bool = false) async throws -> ChatClient {
+        let client = ChatClient(url: url, deflate: deflate)
         let connected = try await eventually("timed out joining \(url)") {
             client.shared.state.withLock { $0.connected ? true : $0.ended ? false : nil }
         }

@@ -12,6 +12,8 @@ import ServiceLifecycle
 struct TestServer {
     let port: Int
     let service: ChatService
+    /// The transport's counts of limit closes.
+    let counters: TransportCounters
     let http: HTTPClient
     let shutdown: @Sendable () async -> Void
 
@@ -39,7 +41,7 @@ struct TestServer {
         let running = Task { try await group.run() }
         let port = await server.listeningPort()
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
-        let testServer = TestServer(port: port, service: service, http: http) {
+        let testServer = TestServer(port: port, service: service, counters: server.counters, http: http) {
             await group.triggerGracefulShutdown()
             _ = await running.result
         }

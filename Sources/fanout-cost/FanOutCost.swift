@@ -1,0 +1,46 @@
+import ArgumentParser
+import ChatTransport
+
+/// `fanout-cost`: the CPU cost of broadcasting one message to a room's local members, with
+/// compression off, with a deflater per connection, and with chatd's one-encode compression.
+/// Build with `-c release`; see docs/performance.md.
+@main
+struct FanOutCost: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fanout-cost",
+        abstract: "Measure the server CPU cost of one broadcast to N local members (in process, socket writes replaced by a sink)."
+    )
+
+    @Option(help: "Members in the room.")
+    var members = 1_000
+
+    @Option(help: "Messages broadcast per mode.")
+    var messages = 2_000
+
+    @Option(help: "Bytes of chat text per message.")
+    var textBytes = 200
+
+    @Option(help: "Modes to run: plain, per-connection, one-encode.")
+    var mode: [String] = FanOutCostBenchmark.Mode.allCases.map(\.rawValue)
+
+    func run() throws {
+        let modes = try mode.map { name in
+            guard let mode = FanOutCostBenchmark.Mode(rawValue: name) else { throw ValidationError("unknown mode '\(name)'") }
+            return mode
+        }
+        print("members=\(members) messages=\(messages) text_bytes=\(textBytes)")
+        print("mode            cpu_s   us/broadcast  ns/delivery  bytes/delivery")
+        var plainCost: Double?
+        for mode in modes {
+            _ = try FanOutCostBenchmark.run(mode: mode, members: members, messages: max(1, messages / 10), textBytes: textBytes)  // warm-up
+            let result = try FanOutCostBenchmark.run(mode: mode, members: members, messages: messages, textBytes: textBytes)
+            if mode == .plain { plainCost = result.nanosecondsPerDelivery }
+            let ratio = plainCost.map { String(format: "  (%.2fx plain)", result.nanosecondsPerDelivery / $0) } ?? ""
+            print(
+                mode.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0),
+                String(format: "%7.2f  %12.1f  %11.1f  %14.1f", result.cpuSeconds, result.microsecondsPerBroadcast, result.nanosecondsPerDelivery, result.bytesPerDelivery)
+                    + ratio
+            )
+        }
+    }
+}
