@@ -1,0 +1,113 @@
+import ChatCore
+import Logging
+import NIOCore
+import Synchronization
+
+/// The broker on Redis: numbering, recent history and fan-out to every server in one Lua script
+/// (``RedisPublishScript``), delivery over Pub/Sub on the room's channel `chatroom:{id}`.
+///
+/// Two connections: commands (pipelined, shared by every publisher of this process) and the
+/// subscriber. Messages published while the subscriber connection is down are not replayed;
+/// they remain readable through ``recentHistory(of:limit:)``.
+public final class RedisMessageBroker: MessageBroker {
+    /// How many messages per room the history stream keeps (at least; trimming is approximate).
+    public let recentCapacity: Int
+    private let commands: RedisClient
+    private let subscriber: RedisSubscriber
+    private let logger: Logger
+    /// The script's SHA1 once SCRIPT LOAD told it; nil until the first publish.
+    private let scriptSHA = Mutex<String?>(nil)
+    private let undecodable = RedisCounter()
+
+    /// Payloads on a room channel that were not messages (dropped, logged and counted).
+    public var undecodableMessages: Int { undecodable.value }
+
+    public init(configuration: RedisConfiguration, recentCapacity: Int = 1_000, logger: Logger) {
+        precondition(recentCapacity > 0)
+        self.recentCapacity = recentCapacity
+        self.logger = logger
+        self.commands = RedisClient(configuration: configuration, logger: logger)
+        self.subscriber = RedisSubscriber(configuration: configuration, logger: logger)
+    }
+
+    /// The connection that carries deliveries, for tests and health reports.
+    public var subscriberClient: RedisClient { subscriber.client }
+
+    public func publish(_ draft: MessageDraft) async throws -> ChatMessage {
+        let arguments = [
+            "2", RedisKeys.sequence(draft.room), RedisKeys.recent(draft.room),
+            RedisKeys.channel(draft.room), RedisMessageCodec.prefix(of: draft), String(recentCapacity),
+        ]
+        let reply: RESPValue
+        do {
+            reply = try await commands.command(["EVALSHA", try await loadedScript()] + arguments)
+        } catch let error as RedisError where error.code == "NOSCRIPT" {
+            // Redis restarted or its script cache was flushed: EVAL runs the script and caches it again.
+            reply = try await commands.command(["EVAL", RedisPublishScript.source] + arguments)
+        }
+        guard let seq = reply.int else { throw RedisError("the publish script returned \(reply), not a number") }
+        return draft.published(seq: seq)
+    }
+
+    public func subscribe(
+        to room: RoomID,
+        deliver: @escaping @Sendable (ChatMessage) -> Void
+    ) async throws -> any BrokerSubscription {
+        let channel = RedisKeys.channel(room)
+        let logger = self.logger
+        let undecodable = self.undecodable
+        let id = try await subscriber.subscribe(to: channel) { payload in
+            do {
+                deliver(try RedisMessageCodec.decode(payload))
+            } catch {
+                undecodable.increment()
+                logger.warning("dropping a payload that is not a chat message", metadata: ["channel": "\(channel)", "error": "\(error)"])
+            }
+        }
+        return Subscription(subscriber: subscriber, channel: channel, id: id)
+    }
+
+    public func recentHistory(of room: RoomID, limit: Int) async throws -> [ChatMessage] {
+        guard limit > 0 else { return [] }
+        let reply = try await commands.command(["XREVRANGE", RedisKeys.recent(room), "+", "-", "COUNT", String(limit)])
+        guard let entries = reply.array else { throw RedisError("XREVRANGE returned \(reply)") }
+        var messages: [ChatMessage] = []
+        messages.reserveCapacity(entries.count)
+        for entry in entries.reversed() {
+            guard let fields = entry.array?.last?.array else { throw RedisError("malformed stream entry \(entry)") }
+            var index = 0
+            while index + 1 < fields.count {
+                if fields[index].string == "message", case .bulkString(let payload) = fields[index + 1] {
+                    messages.append(try RedisMessageCodec.decode(payload))
+                }
+                index += 2
+            }
+        }
+        return messages
+    }
+
+    /// Closes both connections; subscriptions stop receiving.
+    public func shutdown() async {
+        await commands.shutdown()
+        await subscriber.shutdown()
+    }
+
+    private func loadedScript() async throws -> String {
+        if let sha = scriptSHA.withLock({ $0 }) { return sha }
+        guard let sha = try await commands.command(["SCRIPT", "LOAD", RedisPublishScript.source]).string else {
+            throw RedisError("SCRIPT LOAD returned no SHA1")
+        }
+        scriptSHA.withLock { $0 = sha }
+        return sha
+    }
+
+    private struct Subscription: BrokerSubscription {
+        let subscriber: RedisSubscriber
+        let channel: String
+        let id: UInt64
+
+        func cancel() async {
+            subscriber.unsubscribe(from: channel, id: id)
+        }
+    }
+}
