@@ -14,7 +14,8 @@ enum RedisKeys {
     static func recent(_ room: RoomID) -> String { "chat:room:\(room.rawValue):recent" }
 
     /// Who is in a room: a hash from connection (`server/number`) to user name.
-    static func presence(_ room: RoomID) -> String { "chat:presence:room:\(room.rawValue)" }
+    static func presence(_ room: RoomID) -> String { presenceRoomPrefix + String(room.rawValue) }
+    static let presenceRoomPrefix = "chat:presence:room:"
     /// The rooms in which a server holds connections (a set), so reaping needs no scan.
     static func serverRooms(_ server: ServerID) -> String { "chat:presence:server:\(server.rawValue):rooms" }
     /// Every server that holds presence entries (a set); the sweepers check each one's lease.

@@ -1,7 +1,6 @@
 import ChatCore
 import Logging
 import NIOCore
-import Synchronization
 
 /// The broker on Redis: numbering, recent history and fan-out to every server in one Lua script
 /// (``RedisPublishScript``), delivery over Pub/Sub on the room's channel `chatroom:{id}`.
@@ -15,8 +14,7 @@ public final class RedisMessageBroker: MessageBroker {
     private let commands: RedisClient
     private let subscriber: RedisSubscriber
     private let logger: Logger
-    /// The script's SHA1 once SCRIPT LOAD told it; nil until the first publish.
-    private let scriptSHA = Mutex<String?>(nil)
+    private let script = RedisScript(RedisPublishScript.source)
     private let undecodable = RedisCounter()
 
     /// Payloads on a room channel that were not messages (dropped, logged and counted).
@@ -34,17 +32,11 @@ public final class RedisMessageBroker: MessageBroker {
     public var subscriberClient: RedisClient { subscriber.client }
 
     public func publish(_ draft: MessageDraft) async throws -> ChatMessage {
-        let arguments = [
-            "2", RedisKeys.sequence(draft.room), RedisKeys.recent(draft.room),
-            RedisKeys.channel(draft.room), RedisMessageCodec.prefix(of: draft), String(recentCapacity),
-        ]
-        let reply: RESPValue
-        do {
-            reply = try await commands.command(["EVALSHA", try await loadedScript()] + arguments)
-        } catch let error as RedisError where error.code == "NOSCRIPT" {
-            // Redis restarted or its script cache was flushed: EVAL runs the script and caches it again.
-            reply = try await commands.command(["EVAL", RedisPublishScript.source] + arguments)
-        }
+        let reply = try await script.run(
+            on: commands,
+            keys: [RedisKeys.sequence(draft.room), RedisKeys.recent(draft.room)],
+            arguments: [RedisKeys.channel(draft.room), RedisMessageCodec.prefix(of: draft), String(recentCapacity)]
+        )
         guard let seq = reply.int else { throw RedisError("the publish script returned \(reply), not a number") }
         return draft.published(seq: seq)
     }
@@ -90,15 +82,6 @@ public final class RedisMessageBroker: MessageBroker {
     public func shutdown() async {
         await commands.shutdown()
         await subscriber.shutdown()
-    }
-
-    private func loadedScript() async throws -> String {
-        if let sha = scriptSHA.withLock({ $0 }) { return sha }
-        guard let sha = try await commands.command(["SCRIPT", "LOAD", RedisPublishScript.source]).string else {
-            throw RedisError("SCRIPT LOAD returned no SHA1")
-        }
-        scriptSHA.withLock { $0 = sha }
-        return sha
     }
 
     private struct Subscription: BrokerSubscription {

@@ -1,0 +1,24 @@
+/// The lease that lets survivors remove a dead server's users.
+///
+/// A server that stops refreshing (crashed, frozen, cut off) loses its lease after ``lease``;
+/// the next sweep on any other server then removes its connections. So its users vanish within
+/// `lease + sweepInterval` (15 s with the defaults, under the 30 s the design allows).
+public struct RedisPresenceSettings: Sendable {
+    /// The TTL of `chatd:server:{id}`.
+    public var lease: Duration
+    /// How often the lease is renewed: a third of the lease, so two refreshes may be lost
+    /// (a slow Redis, a long GC-like pause) before the server is taken for dead.
+    public var refreshInterval: Duration
+    /// How often this server checks the other servers' leases.
+    public var sweepInterval: Duration
+
+    public init(lease: Duration = .seconds(10), refreshInterval: Duration? = nil, sweepInterval: Duration = .seconds(5)) {
+        precondition(lease >= .milliseconds(10), "a lease shorter than 10 ms cannot be refreshed in time")
+        self.lease = lease
+        self.refreshInterval = refreshInterval ?? lease / 3
+        self.sweepInterval = sweepInterval
+    }
+
+    /// The longest a dead server's users stay listed.
+    public var reapBound: Duration { lease + sweepInterval }
+}
