@@ -14,9 +14,8 @@ if ! command -v swift >/dev/null 2>&1; then
     fi
 fi
 
-# Debian packages the build and tests use (none beyond the toolchain yet; the Redis and
-# MariaDB adapters will add their servers and client libraries here).
-packages=()
+# Debian packages the build and tests use: their servers and client libraries.
+packages=(redis-server libhiredis-dev)
 missing=()
 for package in "${packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
@@ -26,7 +25,19 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+services=$(mktemp -d)
+stop_services() {
+    scripts/services/redis.sh stop "$services/redis" || true
+    rm -rf "$services"
+    rm -f "$log"
+}
+trap stop_services EXIT
+
+# Throwaway servers for the adapters' tests, each on a port of its own, stopped by pid on exit.
+scripts/services/redis.sh start "$services/redis"
+CHAT_TEST_REDIS_URL=$(scripts/services/redis.sh url "$services/redis")
+export CHAT_TEST_REDIS_URL
+
 set +e
 swift test --disable-xctest 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}

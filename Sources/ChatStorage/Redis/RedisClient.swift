@@ -97,6 +97,15 @@ public final class RedisClient: Sendable {
         }
     }
 
+    public var isConnected: Bool { currentConnection != nil }
+
+    /// This side's `ip:port` of the live connection, as Redis's CLIENT LIST shows it.
+    public var localAddress: String? {
+        guard let address = currentConnection?.channel.localAddress, let ip = address.ipAddress, let port = address.port
+        else { return nil }
+        return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
+    }
+
     /// Closes the connection for good; later commands fail.
     public func shutdown() async {
         let previous = state.withLock { state in

@@ -31,6 +31,9 @@ public final class RedisMessageBroker: MessageBroker {
     /// The connection that carries deliveries, for tests and health reports.
     public var subscriberClient: RedisClient { subscriber.client }
 
+    /// The connection that publishes and reads history.
+    public var commandClient: RedisClient { commands }
+
     public func publish(_ draft: MessageDraft) async throws -> ChatMessage {
         let reply = try await script.run(
             on: commands,

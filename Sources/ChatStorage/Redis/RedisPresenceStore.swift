@@ -17,6 +17,9 @@ public final class RedisPresenceStore: PresenceStore {
     private let reapScript = RedisScript(RedisPresenceScripts.reap)
     private let maintenance = Mutex<Task<Void, Never>?>(nil)
     private let failures = RedisCounter()
+    /// This server's own connections, so that they can be announced again if survivors reaped
+    /// them while this server was alive but cut off (its lease expired, then came back).
+    private let local = Mutex<[String: (user: UserName, room: RoomID, connection: ConnectionID)]>([:])
 
     /// Lease refreshes and sweeps that failed (logged, then retried at the next interval).
     public var maintenanceFailures: Int { failures.value }
@@ -29,6 +32,13 @@ public final class RedisPresenceStore: PresenceStore {
     }
 
     public func enter(_ user: UserName, room: RoomID, connection: ConnectionID) async throws {
+        if connection.server == server {
+            local.withLock { $0["\(room.rawValue) \(connection)"] = (user, room, connection) }
+        }
+        try await announce(user, room: room, connection: connection)
+    }
+
+    private func announce(_ user: UserName, room: RoomID, connection: ConnectionID) async throws {
         _ = try await enterScript.run(
             on: client,
             keys: [RedisKeys.presence(room), RedisKeys.serverRooms(connection.server), RedisKeys.presenceServers],
@@ -37,6 +47,9 @@ public final class RedisPresenceStore: PresenceStore {
     }
 
     public func leave(_ user: UserName, room: RoomID, connection: ConnectionID) async throws {
+        if connection.server == server {
+            _ = local.withLock { $0.removeValue(forKey: "\(room.rawValue) \(connection)") }
+        }
         // The server's room set keeps the room: reaping an empty room costs nothing, and
         // removing it here would race with another connection of this server entering.
         try await client.command(["HDEL", RedisKeys.presence(room), RedisKeys.presenceField(connection)])
@@ -106,7 +119,16 @@ public final class RedisPresenceStore: PresenceStore {
     }
 
     private func refreshLease() async throws {
-        try await client.command(["SET", RedisKeys.lease(server), "1", "PX", String(settings.lease.milliseconds)])
+        let previous = try await client.command(["SET", RedisKeys.lease(server), "1", "PX", String(settings.lease.milliseconds), "GET"])
+        guard previous.isNull else { return }
+        // No lease before this refresh: either the first one, or this server was taken for dead
+        // (Redis unreachable or restarted for longer than the lease) and possibly reaped.
+        let entries = local.withLock { Array($0.values) }
+        guard !entries.isEmpty else { return }
+        logger.warning("the presence lease had expired; announcing this server's connections again", metadata: ["connections": "\(entries.count)"])
+        for entry in entries {
+            try await announce(entry.user, room: entry.room, connection: entry.connection)
+        }
     }
 
     private func reap(_ server: ServerID, onlyIfLeaseExpired: Bool) async throws -> Int64 {
