@@ -36,7 +36,9 @@ trap stop_services EXIT
 # Throwaway servers for the adapters' tests, each on a port of its own, stopped by pid on exit.
 scripts/services/redis.sh start "$services/redis"
 CHAT_TEST_REDIS_URL=$(scripts/services/redis.sh url "$services/redis")
-export CHAT_TEST_REDIS_URL
+# Tests that restart Redis start one of their own through this script (start/stop DIR, REDIS_PORT).
+CHAT_TEST_REDIS_CONTROL="$PWD/scripts/services/redis.sh"
+export CHAT_TEST_REDIS_URL CHAT_TEST_REDIS_CONTROL
 
 set +e
 swift test --disable-xctest 2>&1 | tee "$log"

@@ -32,6 +32,9 @@ public final class RedisClient: Sendable {
     private let state = Mutex(State.idle)
     private let backoff: Mutex<Duration>
     private let opened = Atomic<Int>(0)
+    /// Whether the current outage was reported already: one warning per outage, the retries
+    /// at debug level, so a long outage does not flood the log.
+    private let outageReported = Atomic<Bool>(false)
 
     /// How many connections were opened so far: 1 after the first command, more after reconnects.
     public var connectionsOpened: Int { opened.load(ordering: .relaxed) }
@@ -155,6 +158,7 @@ public final class RedisClient: Sendable {
             throw RedisError("the Redis client was shut down")
         }
         backoff.withLock { $0 = configuration.initialBackoff }
+        outageReported.store(false, ordering: .relaxed)
         if opened.add(1, ordering: .relaxed).newValue > 1 {
             logger.info("reconnected to Redis", metadata: ["redis": "\(configuration.address)"])
         }
@@ -172,7 +176,12 @@ public final class RedisClient: Sendable {
             if case .shutDown = state { return }
             state = .backingOff(until: ContinuousClock.now.advanced(by: delay), reason: reason)
         }
-        logger.warning("Redis unavailable", metadata: ["redis": "\(configuration.address)", "reason": "\(reason)"])
+        let metadata: Logger.Metadata = ["redis": "\(configuration.address)", "reason": "\(reason)", "retry_in": "\(delay)"]
+        if outageReported.exchange(true, ordering: .relaxed) {
+            logger.debug("Redis still unavailable", metadata: metadata)
+        } else {
+            logger.warning("Redis unavailable; retrying with backoff", metadata: metadata)
+        }
         return RedisError("Redis at \(configuration.address) is unavailable: \(reason)")
     }
 
