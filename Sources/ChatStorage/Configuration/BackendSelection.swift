@@ -68,7 +68,11 @@ public struct BackendSelection: Sendable {
         }
         backends.presence = presence
         backends.broker = RedisMessageBroker(configuration: configuration, logger: logger)
-        backends.rooms = CachingRoomStore(base: backends.rooms, cache: RedisChatCache(client: client), logger: logger)
+        // Rooms stay in this process until MariaDB is configured, so until then the cached list
+        // is this server's own: other servers' lists differ and must not be served from it.
+        let namespace = mariadb == nil ? "chat:server:\(server.rawValue)" : nil
+        let cache = RedisChatCache(client: client, namespace: namespace)
+        backends.rooms = CachingRoomStore(base: backends.rooms, cache: cache, logger: logger)
         return backends
     }
 

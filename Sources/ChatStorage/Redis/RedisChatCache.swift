@@ -10,32 +10,41 @@ import NIOCore
 /// cache outage slows a read by at most that much.
 public final class RedisChatCache: ChatCache {
     private let client: RedisClient
+    private let namespace: String?
 
-    public init(client: RedisClient) {
+    /// - Parameter namespace: prefixes every key. A cache in front of a store that only this
+    ///   process holds (the in-memory room store) must not share entries with other servers,
+    ///   whose stores differ; in front of a shared store (MariaDB) leave it nil.
+    public init(client: RedisClient, namespace: String? = nil) {
         self.client = client
+        self.namespace = namespace
+    }
+
+    private func name(_ key: ChatCacheKey) -> String {
+        namespace.map { "\($0):\(key.name)" } ?? key.name
     }
 
     public func value(for key: ChatCacheKey) async throws -> [String]? {
-        let reply = try await client.command(["GET", key.name])
+        let reply = try await client.command(["GET", name(key)])
         switch reply {
         case .null:
             return nil
         case .bulkString(let buffer):
             guard let list = Self.decode(buffer) else {
-                throw RedisError("cache entry \(key.name) is malformed")
+                throw RedisError("cache entry \(name(key)) is malformed")
             }
             return list
         default:
-            throw RedisError("GET \(key.name) returned \(reply)")
+            throw RedisError("GET \(name(key)) returned \(reply)")
         }
     }
 
     public func store(_ value: [String], for key: ChatCacheKey, ttl: Duration) async throws {
-        try await client.command(["SET", key.name, Self.encode(value), "PX", String(ttl.milliseconds)])
+        try await client.command(["SET", name(key), Self.encode(value), "PX", String(ttl.milliseconds)])
     }
 
     public func invalidate(_ key: ChatCacheKey) async throws {
-        try await client.command(["DEL", key.name])
+        try await client.command(["DEL", name(key)])
     }
 
     /// `length:bytes` per element, back to back: any string survives, and the empty list is an

@@ -70,17 +70,10 @@ public final class RedisPresenceStore: PresenceStore {
     public func start() async throws {
         try await refreshLease()
         let task = Task { [settings] in
-            var sinceSweep = Duration.zero
-            let tick = min(settings.refreshInterval, settings.sweepInterval)
-            while !Task.isCancelled {
-                try? await Task.sleep(for: tick)
-                if Task.isCancelled { return }
-                await self.maintain { try await self.refreshLease() }
-                sinceSweep += tick
-                if sinceSweep >= settings.sweepInterval {
-                    sinceSweep = .zero
-                    await self.maintain { try await self.sweep() }
-                }
+            // Two loops, so that each keeps its own period exactly (the reap bound relies on it).
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.every(settings.refreshInterval) { try await self.refreshLease() } }
+                group.addTask { await self.every(settings.sweepInterval) { try await self.sweep() } }
             }
         }
         maintenance.withLock { $0?.cancel(); $0 = task }
@@ -141,12 +134,21 @@ public final class RedisPresenceStore: PresenceStore {
         return removed
     }
 
-    private func maintain(_ body: () async throws -> Void) async {
-        do {
-            try await body()
-        } catch {
-            failures.increment()
-            logger.warning("presence lease maintenance failed", metadata: ["error": "\(error)"])
+    /// Runs `body` every `period` until cancelled; a failure is logged and counted, and the
+    /// next period tries again.
+    private func every(_ period: Duration, _ body: () async throws -> Void) async {
+        while true {
+            do {
+                try await Task.sleep(for: period)
+            } catch {
+                return  // cancelled
+            }
+            do {
+                try await body()
+            } catch {
+                failures.increment()
+                logger.warning("presence lease maintenance failed", metadata: ["error": "\(error)"])
+            }
         }
     }
 }

@@ -52,6 +52,10 @@ import Testing
         #expect(backends.rooms is CachingRoomStore)
         let room = try await backends.rooms.create()
         #expect(try await backends.rooms.all().contains(room))
+        // Rooms are in this process's memory, so the cached list is kept under this server's name.
+        let inspector = RedisClient(configuration: try RedisConfiguration(endpoint: BackendEndpoint(kind: .redis, url: "redis://\(url.host):\(url.port)/3")), logger: TestRedis.logger)
+        #expect(try await inspector.command(["EXISTS", "chat:server:\(server.rawValue):chat:cache:rooms"]).int == 1)
+        await inspector.shutdown()
         await presence.shutdown()
         await (backends.broker as? RedisMessageBroker)?.shutdown()
     }
