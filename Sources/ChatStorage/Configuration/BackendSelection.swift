@@ -6,6 +6,9 @@ public struct BackendSelection: Sendable {
     public var redis: BackendEndpoint?
     public var mariadb: BackendEndpoint?
     public var elasticsearch: BackendEndpoint?
+    /// How long a server's presence lease lasts (with Redis): a crashed server's users vanish
+    /// within 1.5 times this (see ``RedisPresenceSettings``).
+    public var presenceLease: Duration = .seconds(10)
 
     public init(redis: BackendEndpoint? = nil, mariadb: BackendEndpoint? = nil, elasticsearch: BackendEndpoint? = nil) {
         self.redis = redis
@@ -59,7 +62,12 @@ public struct BackendSelection: Sendable {
             throw BackendUnavailable(description: error.description)
         }
         let client = RedisClient(configuration: configuration, logger: logger)
-        let presence = RedisPresenceStore(client: client, server: server, logger: logger)
+        let presence = RedisPresenceStore(
+            client: client,
+            server: server,
+            settings: RedisPresenceSettings(lease: presenceLease),
+            logger: logger
+        )
         do {
             try await presence.start()
         } catch {
