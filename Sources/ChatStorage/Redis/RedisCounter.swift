@@ -7,7 +7,7 @@ final class RedisCounter: Sendable {
 
     var value: Int { count.load(ordering: .relaxed) }
 
-    func increment() {
-        count.add(1, ordering: .relaxed)
+    func increment(by amount: Int = 1) {
+        count.add(amount, ordering: .relaxed)
     }
 }

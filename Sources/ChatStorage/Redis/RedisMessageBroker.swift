@@ -6,8 +6,9 @@ import NIOCore
 /// (``RedisPublishScript``), delivery over Pub/Sub on the room's channel `chatroom:{id}`.
 ///
 /// Two connections: commands (pipelined, shared by every publisher of this process) and the
-/// subscriber. Messages published while the subscriber connection is down are not replayed;
-/// they remain readable through ``recentHistory(of:limit:)``.
+/// subscriber. Pub/Sub drops what is published while the subscriber connection is down; each
+/// subscription notices the gap in `seq` and fills it from the history stream
+/// (``RedisRoomDelivery``).
 public final class RedisMessageBroker: MessageBroker {
     /// How many messages per room the history stream keeps (at least; trimming is approximate).
     public let recentCapacity: Int
@@ -16,9 +17,13 @@ public final class RedisMessageBroker: MessageBroker {
     private let logger: Logger
     private let script = RedisScript(RedisPublishScript.source)
     private let undecodable = RedisCounter()
+    private let missed = RedisCounter()
 
     /// Payloads on a room channel that were not messages (dropped, logged and counted).
     public var undecodableMessages: Int { undecodable.value }
+
+    /// Messages a subscriber missed (its connection was down) that history no longer had.
+    public var missedMessages: Int { missed.value }
 
     public init(configuration: RedisConfiguration, recentCapacity: Int = 1_000, logger: Logger) {
         precondition(recentCapacity > 0)
@@ -51,18 +56,30 @@ public final class RedisMessageBroker: MessageBroker {
         let channel = RedisKeys.channel(room)
         let logger = self.logger
         let undecodable = self.undecodable
+        let commands = self.commands
+        let delivery = RedisRoomDelivery(
+            historyLimit: recentCapacity,
+            missed: missed,
+            logger: logger,
+            history: { limit in try await Self.recentHistory(of: room, limit: limit, on: commands) },
+            deliver: deliver
+        )
         let id = try await subscriber.subscribe(to: channel) { payload in
             do {
-                deliver(try RedisMessageCodec.decode(payload))
+                delivery.receive(try RedisMessageCodec.decode(payload))
             } catch {
                 undecodable.increment()
                 logger.warning("dropping a payload that is not a chat message", metadata: ["channel": "\(channel)", "error": "\(error)"])
             }
         }
-        return Subscription(subscriber: subscriber, channel: channel, id: id)
+        return Subscription(subscriber: subscriber, channel: channel, id: id, delivery: delivery)
     }
 
     public func recentHistory(of room: RoomID, limit: Int) async throws -> [ChatMessage] {
+        try await Self.recentHistory(of: room, limit: limit, on: commands)
+    }
+
+    private static func recentHistory(of room: RoomID, limit: Int, on commands: RedisClient) async throws -> [ChatMessage] {
         guard limit > 0 else { return [] }
         let reply = try await commands.command(["XREVRANGE", RedisKeys.recent(room), "+", "-", "COUNT", String(limit)])
         guard let entries = reply.array else { throw RedisError("XREVRANGE returned \(reply)") }
@@ -91,8 +108,10 @@ public final class RedisMessageBroker: MessageBroker {
         let subscriber: RedisSubscriber
         let channel: String
         let id: UInt64
+        let delivery: RedisRoomDelivery
 
         func cancel() async {
+            delivery.cancel()
             subscriber.unsubscribe(from: channel, id: id)
         }
     }
