@@ -33,6 +33,7 @@ import Testing
             return try await group.reduce(into: [Int64]()) { $0 += $1 }
         }
         #expect(assigned.sorted() == Array(1...Int64(2 * perPublisher)))
+        #expect(first.commandClient.connectionsOpened == 1 && second.commandClient.connectionsOpened == 1, "all pipelined on one connection each")
         for watcher in watchers {
             try await watcher.wait(for: 2 * perPublisher)
             #expect(watcher.messages.map(\.seq) == Array(1...Int64(2 * perPublisher)), "each server sees the same gap-free order")
