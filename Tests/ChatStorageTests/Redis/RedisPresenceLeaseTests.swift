@@ -9,7 +9,8 @@ import Testing
     @Test func survivorsReapTheUsersOfAServerWhoseLeaseExpired() async throws {
         let configuration = try TestRedis.configuration(database: 1)
         let client = RedisClient(configuration: configuration, logger: TestRedis.logger)
-        let short = RedisPresenceSettings(lease: .milliseconds(600), sweepInterval: .milliseconds(200))
+        // Short, yet long enough that a loaded machine still refreshes in time.
+        let short = RedisPresenceSettings(lease: .milliseconds(1_500), sweepInterval: .milliseconds(300))
         let doomed = RedisPresenceStore(client: client, server: .random(), settings: short, logger: TestRedis.logger)
         let survivor = RedisPresenceStore(client: client, server: .random(), settings: short, logger: TestRedis.logger)
         try await doomed.start()
@@ -21,7 +22,7 @@ import Testing
         try await survivor.enter(stays, room: room, connection: ConnectionID(server: survivor.server, number: 1))
 
         // Several lease periods pass while both refresh: nobody is reaped.
-        try await Task.sleep(for: .milliseconds(1_500))
+        try await Task.sleep(for: .seconds(3))
         #expect(try await survivor.users(in: room) == [gone, stays])
 
         let stoppedAt = ContinuousClock.now
@@ -31,7 +32,8 @@ import Testing
         }
         #expect(reaped, "the dead server's user vanished")
         let took = ContinuousClock.now - stoppedAt
-        #expect(took <= short.reapBound + .milliseconds(500), "within the bound (took \(took))")
+        // The bound plus slack for polling and a busy machine, far below a lease that was ignored.
+        #expect(took <= short.reapBound + .seconds(1), "within the bound (took \(took))")
 
         survivor.stop()
         try await survivor.reap(server: survivor.server)
