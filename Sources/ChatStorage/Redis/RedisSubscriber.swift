@@ -14,6 +14,12 @@ final class RedisSubscriber: Sendable {
     private final class Registry: Sendable {
         private let channels = Mutex<[String: [UInt64: Handler]]>([:])
         private let nextID = Atomic<UInt64>(0)
+        private let connectedBefore = Atomic<Bool>(false)
+
+        /// Whether a connection was made before this one (for the log: only a reconnect is news).
+        func markConnected() -> Bool {
+            connectedBefore.exchange(true, ordering: .relaxed)
+        }
 
         var names: [String] { channels.withLock { Array($0.keys) } }
 
@@ -59,8 +65,8 @@ final class RedisSubscriber: Sendable {
                 // Pipelined: every SUBSCRIBE is written before the first answer is awaited.
                 let replies = registry.names.map { connection.send(["SUBSCRIBE", $0]) }
                 for reply in replies { _ = try await reply.get().orThrow() }
-                if !replies.isEmpty {
-                    logger.info("subscribed again after connecting", metadata: ["channels": "\(replies.count)"])
+                if registry.markConnected() {
+                    logger.info("reconnected to Redis Pub/Sub and subscribed again", metadata: ["channels": "\(replies.count)"])
                 }
             }
         )
