@@ -45,12 +45,21 @@ let package = Package(
             dependencies: ["ChatCore"],
             swiftSettings: strictSettings
         ),
-        // Real backends (Redis, MariaDB, Elasticsearch) arrive here; today: backend configuration.
+        // hiredis from Debian's libhiredis-dev: the Redis reply reader and command formatter.
+        .systemLibrary(
+            name: "CHiredis",
+            pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
+        // Real backends (Redis, MariaDB, Elasticsearch) and the backend configuration.
         .target(
             name: "ChatStorage",
             dependencies: [
                 "ChatCore",
+                "CHiredis",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),
@@ -101,7 +110,14 @@ let package = Package(
         ),
         .testTarget(
             name: "ChatStorageTests",
-            dependencies: ["ChatStorage"],
+            dependencies: [
+                "ChatCore",
+                "ChatCoreTesting",
+                "ChatStorage",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

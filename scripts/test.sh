@@ -14,9 +14,8 @@ if ! command -v swift >/dev/null 2>&1; then
     fi
 fi
 
-# Debian packages the build and tests use (none beyond the toolchain yet; the Redis and
-# MariaDB adapters will add their servers and client libraries here).
-packages=()
+# Debian packages the build and tests use: their servers and client libraries.
+packages=(redis-server libhiredis-dev)
 missing=()
 for package in "${packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
@@ -26,7 +25,29 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+services=$(mktemp -d)
+stop_services() {
+    scripts/services/redis.sh stop "$services/redis" || true
+    rm -rf "$services"
+    rm -f "$log"
+}
+trap stop_services EXIT
+
+# Throwaway servers for the adapters' tests, each on a port of its own, stopped by pid on exit.
+scripts/services/redis.sh start "$services/redis"
+CHAT_TEST_REDIS_URL=$(scripts/services/redis.sh url "$services/redis")
+# Tests that restart Redis start one of their own through this script (start/stop DIR, REDIS_PORT).
+CHAT_TEST_REDIS_CONTROL="$PWD/scripts/services/redis.sh"
+export CHAT_TEST_REDIS_URL CHAT_TEST_REDIS_CONTROL
+
+# Python's `websockets` (PyPI), an independent WebSocket client for the deflate interop test.
+interop=.build-interop/venv
+if ! "$interop/bin/python" -c 'import websockets' >/dev/null 2>&1; then
+    python3 -m venv "$interop"
+    "$interop/bin/pip" install -q --disable-pip-version-check -r scripts/interop/requirements.txt
+fi
+export CHAT_TEST_PYTHON="$PWD/$interop/bin/python"
+
 set +e
 swift test --disable-xctest 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
@@ -38,5 +59,19 @@ echo "tests: ${passed} passed, ${failed} failed"
 if [ "$status" -eq 0 ] && [ "$passed" -eq 0 ]; then
     echo "scripts/test.sh: no test ran" >&2
     exit 1
+fi
+
+# WebSocket conformance: Autobahn|Testsuite groups 1-13 against `chatd websocket-echo` (the
+# debug build swift test made). The summary goes under .build-autobahn/, so docs/ stays clean;
+# scripts/conformance.sh regenerates docs/conformance.md.
+set +e
+CHATD_BIN="$(swift build --show-bin-path)/chatd" CONFORMANCE_MD=.build-autobahn/conformance.md scripts/conformance.sh
+conformance=$?
+set -e
+if [ "$conformance" -eq 0 ]; then
+    echo "conformance: Autobahn|Testsuite 1-13, no case FAILED (.build-autobahn/conformance.md)"
+else
+    echo "conformance: Autobahn|Testsuite FAILED (see above and .build-autobahn/conformance.md)" >&2
+    [ "$status" -eq 0 ] && status=$conformance
 fi
 exit "$status"

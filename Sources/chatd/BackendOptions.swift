@@ -13,9 +13,13 @@ struct BackendOptions: ParsableArguments {
     @Option(help: "Elasticsearch URL for the chat log, e.g. http://127.0.0.1:9200 (env CHATD_ELASTICSEARCH_URL).")
     var elasticsearch: String?
 
+    @Option(help: "Seconds a server's presence lease lasts with Redis; a crashed server's users vanish within 1.5 times this (env CHATD_PRESENCE_LEASE, default 10, at most 20).")
+    var presenceLease: Int?
+
     func selection(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> BackendSelection {
+        var selection: BackendSelection
         do {
-            return try BackendSelection(
+            selection = try BackendSelection(
                 redis: redis ?? environment["CHATD_REDIS_URL"],
                 mariadb: mariadb ?? environment["CHATD_MARIADB_URL"],
                 elasticsearch: elasticsearch ?? environment["CHATD_ELASTICSEARCH_URL"]
@@ -23,5 +27,13 @@ struct BackendOptions: ParsableArguments {
         } catch {
             throw ValidationError(error.description)
         }
+        if let text = presenceLease.map(String.init) ?? environment["CHATD_PRESENCE_LEASE"] {
+            // At most 20 s, so that reaping (1.5 leases) stays within the 30 s the design allows.
+            guard let seconds = Int(text), (1...20).contains(seconds) else {
+                throw ValidationError("presence lease must be 1 to 20 seconds, got '\(text)'")
+            }
+            selection.presenceLease = .seconds(seconds)
+        }
+        return selection
     }
 }

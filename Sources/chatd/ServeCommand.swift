@@ -32,7 +32,9 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("port must be 0 to 65535")
         }
         let selection = try backends.selection(environment: environment)
-        let service = ChatService(backends: try selection.makeBackends(), logger: logger)
+        let serverID = ServerID.random()
+        let backends = try await selection.makeBackends(server: serverID, logger: logger)
+        let service = ChatService(backends: backends, server: serverID, logger: logger)
         var configuration = ChatServerConfiguration(host: host, port: port)
         try transport.apply(to: &configuration)
         let server = ChatServer(service: service, configuration: configuration, logger: logger)

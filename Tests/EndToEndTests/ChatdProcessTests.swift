@@ -34,9 +34,11 @@ struct ChatdProcessTests {
     }
 
     @Test(arguments: [
-        (["--redis", "redis://127.0.0.1:6379"], "not available in this build"),
+        (["--redis", "redis://127.0.0.1:1"], "cannot use Redis at redis://127.0.0.1:1"),
+        (["--elasticsearch", "http://127.0.0.1:9200"], "not available in this build"),
         (["--mariadb", "postgres://x"], "scheme must be mariadb"),
         (["--port", "70000"], "port must be 0 to 65535"),
+        (["--presence-lease", "60"], "presence lease must be 1 to 20 seconds"),
         (["migrate"], "nothing to migrate"),
     ])
     func refusesWhatItCannotDoWithAMessage(_ arguments: [String], _ message: String) async throws {

@@ -1,10 +1,14 @@
 import ChatCore
+import Logging
 
 /// Which backend serves each port: a URL where the operator configured one, in-memory otherwise.
 public struct BackendSelection: Sendable {
     public var redis: BackendEndpoint?
     public var mariadb: BackendEndpoint?
     public var elasticsearch: BackendEndpoint?
+    /// How long a server's presence lease lasts (with Redis): a crashed server's users vanish
+    /// within 1.5 times this (see ``RedisPresenceSettings``).
+    public var presenceLease: Duration = .seconds(10)
 
     public init(redis: BackendEndpoint? = nil, mariadb: BackendEndpoint? = nil, elasticsearch: BackendEndpoint? = nil) {
         self.redis = redis
@@ -32,15 +36,60 @@ public struct BackendSelection: Sendable {
         ].joined(separator: "; ")
     }
 
-    /// Builds the ports. Real adapters are not part of this build yet: asking for one is an
-    /// error that says so, rather than a silent fallback to memory.
+    /// Builds the ports without connecting anywhere: only the in-memory default can be built
+    /// this way; a configured backend is an error that points at ``makeBackends(server:logger:)``
+    /// or says the backend is not part of this build, rather than a silent fallback to memory.
     public func makeBackends() throws(BackendUnavailable) -> ChatBackends {
-        for endpoint in [redis, mariadb, elasticsearch].compactMap({ $0 }) {
+        try refuseUnbuiltBackends()
+        if let redis {
+            throw BackendUnavailable(description: "the redis backend (\(redis)) must be connected at startup; use makeBackends(server:logger:)")
+        }
+        return .inMemory()
+    }
+
+    /// Builds the ports for the server `server`, connecting to the configured services: with
+    /// `--redis`, the broker, presence (with its lease) and the room-list cache (in front of the
+    /// room store) run on Redis. Fails with a message fit for the operator when Redis cannot be
+    /// reached, so a server never starts on a backend it cannot use.
+    public func makeBackends(server: ServerID, logger: Logger) async throws(BackendUnavailable) -> ChatBackends {
+        try refuseUnbuiltBackends()
+        var backends = ChatBackends.inMemory()
+        guard let redis else { return backends }
+        let configuration: RedisConfiguration
+        do {
+            configuration = try RedisConfiguration(endpoint: redis)
+        } catch {
+            throw BackendUnavailable(description: error.description)
+        }
+        let client = RedisClient(configuration: configuration, logger: logger)
+        let presence = RedisPresenceStore(
+            client: client,
+            server: server,
+            settings: RedisPresenceSettings(lease: presenceLease),
+            logger: logger
+        )
+        do {
+            try await presence.start()
+        } catch {
+            await client.shutdown()
+            throw BackendUnavailable(description: "cannot use Redis at \(redis): \(error)")
+        }
+        backends.presence = presence
+        backends.broker = RedisMessageBroker(configuration: configuration, logger: logger)
+        // Rooms stay in this process until MariaDB is configured, so until then the cached list
+        // is this server's own: other servers' lists differ and must not be served from it.
+        let namespace = mariadb == nil ? "chat:server:\(server.rawValue)" : nil
+        let cache = RedisChatCache(client: client, namespace: namespace)
+        backends.rooms = CachingRoomStore(base: backends.rooms, cache: cache, logger: logger)
+        return backends
+    }
+
+    private func refuseUnbuiltBackends() throws(BackendUnavailable) {
+        for endpoint in [mariadb, elasticsearch].compactMap({ $0 }) {
             throw BackendUnavailable(
                 description: "the \(endpoint.kind.rawValue) backend (\(endpoint)) is not available in this build yet; run without --\(endpoint.kind.rawValue) for the in-memory default"
             )
         }
-        return .inMemory()
     }
 }
 

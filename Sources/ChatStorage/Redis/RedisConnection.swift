@@ -1,0 +1,72 @@
+import NIOCore
+import NIOPosix
+
+/// One TCP connection to Redis. Commands may be sent from any thread and any number at once:
+/// they are written in call order and their replies come back in that order (pipelining).
+///
+/// A connection does not heal; ``RedisClient`` replaces it when it closes.
+final class RedisConnection: Sendable {
+    let channel: any Channel
+    private let commandTimeout: TimeAmount
+
+    private init(channel: any Channel, commandTimeout: TimeAmount) {
+        self.channel = channel
+        self.commandTimeout = commandTimeout
+    }
+
+    /// Opens a connection. `onPush` receives pub/sub messages (subscriber connections only); it
+    /// runs on the connection's event loop, in the order Redis sent them.
+    static func connect(
+        host: String,
+        port: Int,
+        group: any EventLoopGroup,
+        connectTimeout: TimeAmount,
+        commandTimeout: TimeAmount,
+        onPush: (@Sendable (RESPValue) -> Void)? = nil
+    ) async throws -> RedisConnection {
+        let channel = try await ClientBootstrap(group: group)
+            .connectTimeout(connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(RedisProtocolHandler(onPush: onPush))
+                }
+            }
+            .connect(host: host, port: port)
+            .get()
+        return RedisConnection(channel: channel, commandTimeout: commandTimeout)
+    }
+
+    var isActive: Bool { channel.isActive }
+
+    var closeFuture: EventLoopFuture<Void> { channel.closeFuture }
+
+    /// Sends a command. A reply that takes longer than the command timeout closes the
+    /// connection: the replies behind it could no longer be matched, and a fresh connection is
+    /// the only safe way on.
+    func send(_ arguments: [String]) -> EventLoopFuture<RESPValue> {
+        let reply = channel.eventLoop.makePromise(of: RESPValue.self)
+        let channel = self.channel
+        let timeout = channel.eventLoop.scheduleTask(in: commandTimeout) {
+            reply.fail(RedisError("Redis did not answer \(arguments.first ?? "") in time"))
+            channel.close(promise: nil)
+        }
+        reply.futureResult.whenComplete { _ in timeout.cancel() }
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenFailure { error in
+            reply.fail(RedisError("could not send \(arguments.first ?? "") to Redis: \(error)"))
+        }
+        channel.writeAndFlush(RedisRequest(arguments: arguments, reply: reply), promise: written)
+        return reply.futureResult
+    }
+
+    /// Sends a command and returns its reply, throwing Redis's error replies as ``RedisError``.
+    @discardableResult
+    func command(_ arguments: [String]) async throws -> RESPValue {
+        try await send(arguments).get().orThrow()
+    }
+
+    func close() async {
+        try? await channel.close()
+    }
+}

@@ -1,0 +1,31 @@
+import ChatCore
+
+/// Every key and channel the Redis adapters use, in one place, so that the layout can be read
+/// (and changed) without hunting through the adapters.
+///
+/// Keys are addressed from Lua scripts without being declared in KEYS, which is fine on a single
+/// Redis or a replicated pair, not on Redis Cluster.
+enum RedisKeys {
+    /// The pub/sub channel of a room: the seed's name, so other tools can listen in.
+    static func channel(_ room: RoomID) -> String { "chatroom:\(room.rawValue)" }
+    /// The room's last assigned sequence number (INCR).
+    static func sequence(_ room: RoomID) -> String { "chat:room:\(room.rawValue):seq" }
+    /// The room's recent messages: a stream capped with MAXLEN ~.
+    static func recent(_ room: RoomID) -> String { "chat:room:\(room.rawValue):recent" }
+
+    /// Who is in a room: a hash from connection (`server/number`) to user name.
+    static func presence(_ room: RoomID) -> String { presenceRoomPrefix + String(room.rawValue) }
+    static let presenceRoomPrefix = "chat:presence:room:"
+    /// The rooms in which a server holds connections (a set), so reaping needs no scan.
+    static func serverRooms(_ server: ServerID) -> String { "chat:presence:server:\(server.rawValue):rooms" }
+    /// Every server that holds presence entries (a set); the sweepers check each one's lease.
+    static let presenceServers = "chat:presence:servers"
+    /// A server's lease: present while the server lives, refreshed well within its TTL.
+    static func lease(_ server: ServerID) -> String { "chatd:server:\(server.rawValue)" }
+
+    /// A presence hash field. Reaping matches the server part exactly (the rest must be the
+    /// number), so a server id containing `/` cannot take another server's connections along.
+    static func presenceField(_ connection: ConnectionID) -> String {
+        "\(connection.server.rawValue)/\(connection.number)"
+    }
+}

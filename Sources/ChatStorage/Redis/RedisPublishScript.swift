@@ -1,0 +1,20 @@
+/// The publish step as one Lua script, so that numbering, history and delivery are one atomic
+/// step in Redis: every server sees one order per room, and a message is in the history before
+/// any subscriber can be handed it (the gap-free join relies on both).
+///
+/// The JSON payload is built by the caller up to `"seq":` and completed here, which avoids Lua's
+/// cjson (it prints large integers such as millisecond timestamps as floats).
+///
+/// - KEYS[1]: the room's sequence counter; KEYS[2]: the room's recent-history stream.
+/// - ARGV[1]: the pub/sub channel; ARGV[2]: the payload up to and including `"seq":`;
+///   ARGV[3]: how many entries the stream keeps (approximately, at least that many).
+/// - Returns the assigned sequence number.
+enum RedisPublishScript {
+    static let source = """
+        local seq = redis.call('INCR', KEYS[1])
+        local payload = ARGV[2] .. string.format('%d', seq) .. '}'
+        redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'seq', seq, 'message', payload)
+        redis.call('PUBLISH', ARGV[1], payload)
+        return seq
+        """
+}

@@ -1,0 +1,99 @@
+import ChatCore
+import ChatStorage
+import Logging
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Where the tests' Redis is: `CHAT_TEST_REDIS_URL`, set by scripts/test.sh, which starts a
+/// throwaway redis-server (scripts/services/redis.sh). Without it the Redis tests fail rather
+/// than skip, so a run that forgot the server cannot pass as green.
+enum TestRedis {
+    static let variable = "CHAT_TEST_REDIS_URL"
+
+    static func configuration(database: Int? = nil) throws -> RedisConfiguration {
+        guard let url = environment(variable), !url.isEmpty else {
+            throw MissingRedis()
+        }
+        var configuration = try RedisConfiguration(endpoint: BackendEndpoint(kind: .redis, url: url))
+        if let database { configuration.database = database }
+        configuration.connectTimeout = .seconds(1)
+        return configuration
+    }
+
+    static let logger: Logger = {
+        var logger = Logger(label: "redis-test")
+        logger.logLevel = .warning
+        return logger
+    }()
+
+    struct MissingRedis: Error, CustomStringConvertible {
+        var description: String {
+            "\(TestRedis.variable) is not set: the Redis tests need a real redis-server. Run scripts/test.sh, which starts one (scripts/services/redis.sh) and sets \(TestRedis.variable)=redis://127.0.0.1:6390"
+        }
+    }
+
+    private static func environment(_ name: String) -> String? {
+        guard let value = getenv(name) else { return nil }
+        return String(cString: value)
+    }
+}
+
+/// Brokers made during one test, shut down together at its end.
+final class BrokerPool: Sendable {
+    private let brokers = Mutex<[RedisMessageBroker]>([])
+    private let configuration: RedisConfiguration
+
+    init(configuration: RedisConfiguration) {
+        self.configuration = configuration
+    }
+
+    func make(recentCapacity: Int = 1_000) -> RedisMessageBroker {
+        let broker = RedisMessageBroker(configuration: configuration, recentCapacity: recentCapacity, logger: TestRedis.logger)
+        brokers.withLock { $0.append(broker) }
+        return broker
+    }
+
+    func shutdown() async {
+        for broker in brokers.withLock({ $0 }) { await broker.shutdown() }
+    }
+}
+
+/// Collects deliveries from the event loop and waits for a count with a deadline.
+final class Inbox: Sendable {
+    private let state = Mutex<[ChatMessage]>([])
+
+    var messages: [ChatMessage] { state.withLock { $0 } }
+
+    func add(_ message: ChatMessage) {
+        state.withLock { $0.append(message) }
+    }
+
+    func wait(for count: Int, within limit: Duration = .seconds(10)) async throws {
+        let deadline = ContinuousClock.now.advanced(by: limit)
+        while messages.count < count {
+            if ContinuousClock.now >= deadline {
+                Issue.record("expected \(count) messages, got \(messages.count)")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+}
+
+/// Polls `condition` until it holds or `limit` passes; returns whether it held.
+func eventually(within limit: Duration, _ condition: () async throws -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now.advanced(by: limit)
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    return try await condition()
+}
+
+func uniqueRoom() -> RoomID { RoomID(Int64.random(in: 1_000_000_000...9_000_000_000_000)) }
