@@ -26,7 +26,11 @@ fi
 
 log=$(mktemp)
 services=$(mktemp -d)
+conformance_pid=
 stop_services() {
+    # The conformance run is a process group of its own (setsid): its echo server and wstest
+    # processes go with it.
+    [ -n "$conformance_pid" ] && kill -- "-$conformance_pid" 2>/dev/null
     scripts/services/redis.sh stop "$services/redis" || true
     rm -rf "$services"
     rm -f "$log"
@@ -48,8 +52,19 @@ if ! "$interop/bin/python" -c 'import websockets' >/dev/null 2>&1; then
 fi
 export CHAT_TEST_PYTHON="$PWD/$interop/bin/python"
 
+swift build --build-tests
+
+# WebSocket conformance, side by side with the Swift tests: Autobahn|Testsuite groups 1-13
+# against `chatd websocket-echo` (the debug build just made). Its summary goes under
+# .build-autobahn/, so docs/ stays clean; scripts/conformance.sh regenerates docs/conformance.md.
+conformance_log=.build-autobahn/conformance.log
+mkdir -p .build-autobahn
+CHATD_BIN="$(swift build --show-bin-path)/chatd" CONFORMANCE_MD=.build-autobahn/conformance.md \
+    setsid scripts/conformance.sh >"$conformance_log" 2>&1 &
+conformance_pid=$!
+
 set +e
-swift test --disable-xctest 2>&1 | tee "$log"
+swift test --skip-build --disable-xctest 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 
@@ -61,13 +76,12 @@ if [ "$status" -eq 0 ] && [ "$passed" -eq 0 ]; then
     exit 1
 fi
 
-# WebSocket conformance: Autobahn|Testsuite groups 1-13 against `chatd websocket-echo` (the
-# debug build swift test made). The summary goes under .build-autobahn/, so docs/ stays clean;
-# scripts/conformance.sh regenerates docs/conformance.md.
 set +e
-CHATD_BIN="$(swift build --show-bin-path)/chatd" CONFORMANCE_MD=.build-autobahn/conformance.md scripts/conformance.sh
+wait "$conformance_pid"
 conformance=$?
 set -e
+conformance_pid=
+cat "$conformance_log"
 if [ "$conformance" -eq 0 ]; then
     echo "conformance: Autobahn|Testsuite 1-13, no case FAILED (.build-autobahn/conformance.md)"
 else
