@@ -15,6 +15,29 @@ struct ChatAPI {
     struct UserCreated: ResponseEncodable { let name: UserName }
     struct Done: ResponseEncodable {}
     struct CreateUser: Decodable { let name: String }
+    /// A message as WebSocket clients receive it.
+    struct MessageJSON: Encodable {
+        let chatroom: RoomID
+        let user: UserName
+        let message: String
+        let timestamp: Int64
+        let seq: Int64
+    }
+    struct SearchResults: ResponseEncodable {
+        let messages: [MessageJSON]
+        /// The offset of the next page; absent on the last page.
+        let nextOffset: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case messages
+            case nextOffset = "next_offset"
+        }
+    }
+
+    /// Search pages: at most this many messages each, and no deeper than this offset (the
+    /// chat log's result window).
+    static let searchPageLimit = 100
+    static let searchMaximumOffset = 10_000
 
     func register<Context: RequestContext>(on router: Router<Context>) {
         router.get("/") { _, _ in BrowserClient.response }
@@ -31,6 +54,36 @@ struct ChatAPI {
             return Done()
         }
         router.get("/v1/chatrooms/:id/join") { request, _ in try await explainRefusedJoin(request) }
+        router.get("/v1/chatrooms/:id/messages") { request, context in
+            try await search(request, room: try RoomID(parsing: context.parameters.get("id") ?? ""))
+        }
+    }
+
+    /// `GET /v1/chatrooms/{id}/messages?q=words&limit=20&offset=0`: messages of the room that
+    /// contain every word, newest first.
+    private func search(_ request: Request, room: RoomID) async throws -> SearchResults {
+        let parameters = request.uri.queryParameters
+        guard let query = parameters.get("q"), !query.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw APIError(.badRequest, "give the words to search for: ?q=words")
+        }
+        let limit = try integer(parameters.get("limit"), name: "limit", default: 20, range: 1...Self.searchPageLimit)
+        let offset = try integer(parameters.get("offset"), name: "offset", default: 0, range: 0...Self.searchMaximumOffset)
+        // One more than asked tells whether a next page exists.
+        let found = try await service.search(in: room, matching: query, limit: limit + 1, offset: offset)
+        return SearchResults(
+            messages: found.prefix(limit).map {
+                MessageJSON(chatroom: $0.room, user: $0.user, message: $0.text, timestamp: $0.timestamp, seq: $0.seq)
+            },
+            nextOffset: found.count > limit ? offset + limit : nil
+        )
+    }
+
+    private func integer(_ text: String?, name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
+        guard let text else { return value }
+        guard let number = Int(text), range.contains(number) else {
+            throw APIError(.badRequest, "\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return number
     }
 
     private func createUser(_ request: Request) async throws -> UserCreated {
