@@ -43,12 +43,21 @@ let package = Package(
             dependencies: ["ChatCore"],
             swiftSettings: strictSettings
         ),
-        // Real backends (Redis, MariaDB, Elasticsearch) arrive here; today: backend configuration.
+        // The MariaDB Connector/C client library (Debian: libmariadb-dev); module map only.
+        .systemLibrary(
+            name: "CMariaDB",
+            pkgConfig: "libmariadb",
+            providers: [.apt(["libmariadb-dev"])]
+        ),
+        // Real backends (Redis, MariaDB, Elasticsearch) and backend configuration.
         .target(
             name: "ChatStorage",
             dependencies: [
                 "ChatCore",
+                "CMariaDB",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),
@@ -87,7 +96,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ChatStorageTests",
-            dependencies: ["ChatStorage"],
+            dependencies: ["ChatCore", "ChatCoreTesting", "ChatStorage"],
             swiftSettings: strictSettings
         ),
         .testTarget(
