@@ -14,9 +14,9 @@ if ! command -v swift >/dev/null 2>&1; then
     fi
 fi
 
-# Debian packages the build and tests use (none beyond the toolchain yet; the Redis and
-# MariaDB adapters will add their servers and client libraries here).
-packages=()
+# Debian packages the build and tests use: servers the adapter tests talk to, and the C
+# client libraries the adapters link.
+packages=(mariadb-server libmariadb-dev)
 missing=()
 for package in "${packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
@@ -26,7 +26,19 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+services=$(mktemp -d)
+# Each service is stopped by its own pid (the scripts keep it under $services), never by name.
+cleanup() {
+    scripts/services/mariadb.sh stop "$services/mariadb" >/dev/null 2>&1 || true
+    rm -rf "$log" "$services"
+}
+trap cleanup EXIT
+
+# A throwaway MariaDB on loopback for the MariaDB adapter tests; each test makes its own database.
+mariadb_port=${CHAT_TEST_MARIADB_PORT:-3310}
+MARIADB_PORT=$mariadb_port scripts/services/mariadb.sh start "$services/mariadb"
+export CHAT_TEST_MARIADB_URL="mariadb://chat:chat@127.0.0.1:$mariadb_port/chat_test"
+
 set +e
 swift test --disable-xctest 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}

@@ -30,7 +30,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("port must be 0 to 65535")
         }
         let selection = try backends.selection(environment: environment)
-        let service = ChatService(backends: try selection.makeBackends(), logger: logger)
+        let service = ChatService(backends: try await selection.makeBackends(), logger: logger)
         let server = ChatServer(service: service, configuration: .init(host: host, port: port), logger: logger)
         logger.info("chatd starting", metadata: ["server": "\(service.server)", "backends": "\(selection.summary)"])
         let announce = Task {

@@ -28,15 +28,15 @@ import Testing
         }
     }
 
-    @Test func anEmptySelectionIsTheInMemoryDefault() throws {
+    @Test func anEmptySelectionIsTheInMemoryDefault() async throws {
         let selection = try BackendSelection(redis: nil, mariadb: "", elasticsearch: nil)
         #expect(selection.redis == nil && selection.mariadb == nil && selection.elasticsearch == nil)
         #expect(selection.summary.contains("in-memory"))
-        _ = try selection.makeBackends()
+        _ = try await selection.makeBackends()
     }
 
-    @Test func aConfiguredBackendThatIsNotBuiltIsRefusedNotIgnored() throws {
+    @Test func aConfiguredBackendThatIsNotBuiltIsRefusedNotIgnored() async throws {
         let selection = try BackendSelection(redis: "redis://127.0.0.1:6379", mariadb: nil, elasticsearch: nil)
-        #expect(throws: BackendUnavailable.self) { try selection.makeBackends() }
+        await #expect(throws: BackendUnavailable.self) { try await selection.makeBackends() }
     }
 }

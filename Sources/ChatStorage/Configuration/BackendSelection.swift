@@ -32,15 +32,47 @@ public struct BackendSelection: Sendable {
         ].joined(separator: "; ")
     }
 
-    /// Builds the ports. Real adapters are not part of this build yet: asking for one is an
-    /// error that says so, rather than a silent fallback to memory.
-    public func makeBackends() throws(BackendUnavailable) -> ChatBackends {
-        for endpoint in [redis, mariadb, elasticsearch].compactMap({ $0 }) {
+    /// Builds the ports, connecting to and checking each configured backend first, so that an
+    /// unreachable server or a missing schema stops start-up with a message that says what to
+    /// do, instead of failing the first request. Backends not built yet are refused, never
+    /// silently replaced by memory.
+    public func makeBackends() async throws(BackendUnavailable) -> ChatBackends {
+        for endpoint in [redis, elasticsearch].compactMap({ $0 }) {
             throw BackendUnavailable(
                 description: "the \(endpoint.kind.rawValue) backend (\(endpoint)) is not available in this build yet; run without --\(endpoint.kind.rawValue) for the in-memory default"
             )
         }
-        return .inMemory()
+        var backends = ChatBackends.inMemory()
+        if let mariadb {
+            let pool = try await Self.openMariaDB(mariadb)
+            backends.users = MariaDBUserStore(pool: pool)
+            backends.rooms = MariaDBRoomStore(pool: pool)
+        }
+        return backends
+    }
+
+    /// A pool on the database, once it answered and its schema is recent enough.
+    static func openMariaDB(_ endpoint: BackendEndpoint) async throws(BackendUnavailable) -> MariaDBConnectionPool {
+        let configuration: MariaDBConfiguration
+        do {
+            configuration = try MariaDBConfiguration(endpoint: endpoint)
+        } catch {
+            throw BackendUnavailable(description: error.description)
+        }
+        let pool = MariaDBConnectionPool(configuration: configuration)
+        do {
+            try await MariaDBSchema.check(pool)
+            return pool
+        } catch {
+            let failure = pool.lastFailure
+            await pool.shutdown()
+            if let mismatch = error as? MariaDBSchema.Mismatch {
+                throw BackendUnavailable(description: mismatch.description)
+            }
+            throw BackendUnavailable(
+                description: "cannot use MariaDB \(endpoint) for users and rooms: \(failure.map { "\($0)" } ?? "\(error)")"
+            )
+        }
     }
 }
 

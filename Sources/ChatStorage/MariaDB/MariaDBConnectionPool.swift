@@ -42,6 +42,7 @@ public final class MariaDBConnectionPool: Sendable {
         var waiters: [Waiter] = []
         var nextWaiterID: UInt64 = 0
         var closed = false
+        var lastFailure: MariaDBError?
 
         mutating func lease(_ lease: Lease) -> Lease {
             leased += 1
@@ -57,6 +58,8 @@ public final class MariaDBConnectionPool: Sendable {
         var connection: MariaDBConnection?
         /// The server went away: idle sessions are presumed dead too.
         var serverLost: Bool
+        /// Why the server was lost, kept for operators (clients only see "unavailable").
+        var failure: MariaDBError?
     }
 
     public let configuration: MariaDBConfiguration
@@ -74,6 +77,13 @@ public final class MariaDBConnectionPool: Sendable {
         state.withLock {
             Statistics(open: $0.open, idle: $0.idle.count, leased: $0.leased, peakLeased: $0.peakLeased, waiting: $0.waiters.count)
         }
+    }
+
+    /// Why the last connection attempt or session failed: the detail behind a
+    /// ``ChatError/backendUnavailable(_:)``, for start-up messages and logs (never for clients:
+    /// it names the host).
+    public var lastFailure: MariaDBError? {
+        state.withLock { $0.lastFailure }
     }
 
     /// Runs `body` with a session of its own, on a pool thread. Connection failures surface
@@ -95,7 +105,7 @@ public final class MariaDBConnectionPool: Sendable {
             }
             throw error
         }
-        release(outcome.connection, serverLost: outcome.serverLost)
+        release(outcome.connection, serverLost: outcome.serverLost, failure: outcome.failure)
         return try outcome.result.get()
     }
 
@@ -161,11 +171,12 @@ public final class MariaDBConnectionPool: Sendable {
     }
 
     /// Returns a lease: the session to the next waiter or the idle list, or its slot.
-    private func release(_ connection: MariaDBConnection?, serverLost: Bool) {
+    private func release(_ connection: MariaDBConnection?, serverLost: Bool, failure: MariaDBError? = nil) {
         var handOffs: [(Waiter, Lease)] = []
         var toClose: [MariaDBConnection] = []
         state.withLock { state in
             state.leased -= 1
+            if let failure { state.lastFailure = failure }
             if let connection, !state.closed {
                 if state.waiters.isEmpty {
                     state.idle.append((connection, .now))
@@ -215,20 +226,22 @@ public final class MariaDBConnectionPool: Sendable {
             do {
                 connection = try MariaDBConnection.connect(configuration)
             } catch {
-                return Outcome(result: .failure(error.mapped()), connection: nil, serverLost: true)
+                return Outcome(result: .failure(error.mapped()), connection: nil, serverLost: true, failure: error)
             }
         }
         let result: Result<T, any Error>
+        var failure: MariaDBError?
         do {
             result = .success(try body(connection))
         } catch let error as MariaDBError {
             result = .failure(error.mapped())
+            failure = error
         } catch {
             result = .failure(error)
         }
         if connection.isBroken {
             connection.close()
-            return Outcome(result: result, connection: nil, serverLost: true)
+            return Outcome(result: result, connection: nil, serverLost: true, failure: failure)
         }
         return Outcome(result: result, connection: connection, serverLost: serverLost)
     }
