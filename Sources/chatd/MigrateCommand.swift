@@ -49,9 +49,13 @@ struct MigrateCommand: AsyncParsableCommand {
         do {
             applied = try await migrator.migrate(pool)
         } catch {
-            let detail = pool.lastFailure.map { ": \($0)" } ?? ""
+            // Clients only ever see "unavailable"; the operator needs the server's own words.
+            let failure = pool.lastFailure
             await pool.shutdown()
-            throw BackendUnavailable(description: "migrating MariaDB \(endpoint) failed: \(error)\(detail)")
+            if case ChatError.backendUnavailable = error, let failure {
+                throw BackendUnavailable(description: "cannot reach MariaDB \(endpoint): \(failure)")
+            }
+            throw BackendUnavailable(description: "migrating MariaDB \(endpoint) failed: \(error)")
         }
         let version = try? await MariaDBSchema.currentVersion(pool)
         await pool.shutdown()
