@@ -73,6 +73,14 @@ public final class MariaDBConnectionPool: Sendable {
         threads.start()
     }
 
+    /// A pool dropped without ``shutdown()`` still stops its threads (idle sessions close as
+    /// they are released), so an embedder that forgets cannot leak a thread per connection.
+    deinit {
+        if !state.withLock({ $0.closed }) {
+            threads.shutdownGracefully { _ in }
+        }
+    }
+
     public var statistics: Statistics {
         state.withLock {
             Statistics(open: $0.open, idle: $0.idle.count, leased: $0.leased, peakLeased: $0.peakLeased, waiting: $0.waiters.count)

@@ -122,3 +122,28 @@ import Testing
         await server.remove()
     }
 }
+
+@Suite struct MariaDBPoolWaitingTests {
+    @Test(.timeLimit(.minutes(1)))
+    func aCancelledWaiterLeavesTheQueueAndTheSessionIsHandedOn() async throws {
+        try await MariaDBTestServer.withDatabase(maximumConnections: 1) { pool in
+            let holder = Task { try await pool.query("SELECT SLEEP(0.5)") }
+            while pool.statistics.leased == 0 { try await Task.sleep(for: .milliseconds(5)) }
+            let cancelled = Task { try await pool.query("SELECT 1") }
+            let patient = Task { try await pool.query("SELECT 2") }
+            while pool.statistics.waiting < 2 { try await Task.sleep(for: .milliseconds(5)) }
+            cancelled.cancel()
+            await #expect(throws: CancellationError.self) { try await cancelled.value }
+            #expect(pool.statistics.waiting == 1)
+            _ = try await holder.value
+            #expect(try await patient.value == [[.int(2)]])
+            #expect(pool.statistics.open == 1 && pool.statistics.leased == 0 && pool.statistics.waiting == 0)
+        }
+    }
+
+    @Test func aPoolThatIsShutDownRefusesWork() async throws {
+        let pool = MariaDBConnectionPool(configuration: try MariaDBTestServer.configuration())
+        await pool.shutdown()
+        await #expect(throws: ChatError.self) { try await pool.query("SELECT 1") }
+    }
+}
