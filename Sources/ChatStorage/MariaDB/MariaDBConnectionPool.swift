@@ -73,8 +73,9 @@ public final class MariaDBConnectionPool: Sendable {
         threads.start()
     }
 
-    /// A pool dropped without ``shutdown()`` still stops its threads (idle sessions close as
-    /// they are released), so an embedder that forgets cannot leak a thread per connection.
+    /// A pool dropped without ``shutdown()`` still stops its threads (its idle sessions close
+    /// when they are freed with it), so an embedder that forgets cannot leak a thread per
+    /// connection.
     deinit {
         if !state.withLock({ $0.closed }) {
             threads.shutdownGracefully { _ in }
@@ -111,7 +112,7 @@ public final class MariaDBConnectionPool: Sendable {
             case .existing(let connection, _): release(connection, serverLost: false)
             case .slot: release(nil, serverLost: false)
             }
-            throw error
+            throw error is CancellationError ? error : Self.closedError
         }
         release(outcome.connection, serverLost: outcome.serverLost, failure: outcome.failure)
         return try outcome.result.get()
