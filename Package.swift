@@ -51,12 +51,19 @@ let package = Package(
             pkgConfig: "hiredis",
             providers: [.apt(["libhiredis-dev"])]
         ),
-        // Real backends (Redis, MariaDB, Elasticsearch) and the backend configuration.
+        // The MariaDB Connector/C client library (Debian: libmariadb-dev); module map only.
+        .systemLibrary(
+            name: "CMariaDB",
+            pkgConfig: "libmariadb",
+            providers: [.apt(["libmariadb-dev"])]
+        ),
+        // Real backends (Redis, MariaDB, Elasticsearch) and backend configuration.
         .target(
             name: "ChatStorage",
             dependencies: [
                 "ChatCore",
                 "CHiredis",
+                "CMariaDB",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -14,8 +14,9 @@ if ! command -v swift >/dev/null 2>&1; then
     fi
 fi
 
-# Debian packages the build and tests use: their servers and client libraries.
-packages=(redis-server libhiredis-dev)
+# Debian packages the build and tests use: servers the adapter tests talk to, and the C
+# client libraries the adapters link.
+packages=(redis-server libhiredis-dev mariadb-server libmariadb-dev)
 missing=()
 for package in "${packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
@@ -32,6 +33,7 @@ stop_services() {
     # processes go with it.
     [ -n "$conformance_pid" ] && kill -- "-$conformance_pid" 2>/dev/null
     scripts/services/redis.sh stop "$services/redis" || true
+    scripts/services/mariadb.sh stop "$services/mariadb" >/dev/null 2>&1 || true
     rm -rf "$services"
     rm -f "$log"
 }
@@ -43,6 +45,11 @@ CHAT_TEST_REDIS_URL=$(scripts/services/redis.sh url "$services/redis")
 # Tests that restart Redis start one of their own through this script (start/stop DIR, REDIS_PORT).
 CHAT_TEST_REDIS_CONTROL="$PWD/scripts/services/redis.sh"
 export CHAT_TEST_REDIS_URL CHAT_TEST_REDIS_CONTROL
+
+# A throwaway MariaDB on loopback for the MariaDB adapter tests; each test makes its own database.
+mariadb_port=${CHAT_TEST_MARIADB_PORT:-3310}
+MARIADB_PORT=$mariadb_port scripts/services/mariadb.sh start "$services/mariadb"
+export CHAT_TEST_MARIADB_URL="mariadb://chat:chat@127.0.0.1:$mariadb_port/chat_test"
 
 # Python's `websockets` (PyPI), an independent WebSocket client for the deflate interop test.
 interop=.build-interop/venv

@@ -1,4 +1,5 @@
 import ChatStorage
+import Logging
 import Testing
 
 @Suite struct BackendEndpointTests {
@@ -28,15 +29,16 @@ import Testing
         }
     }
 
-    @Test func anEmptySelectionIsTheInMemoryDefault() throws {
+    @Test func anEmptySelectionIsTheInMemoryDefault() async throws {
         let selection = try BackendSelection(redis: nil, mariadb: "", elasticsearch: nil)
         #expect(selection.redis == nil && selection.mariadb == nil && selection.elasticsearch == nil)
         #expect(selection.summary.contains("in-memory"))
         _ = try selection.makeBackends()
     }
 
-    @Test func aConfiguredBackendThatIsNotBuiltIsRefusedNotIgnored() throws {
-        let selection = try BackendSelection(redis: "redis://127.0.0.1:6379", mariadb: nil, elasticsearch: nil)
+    @Test func aConfiguredBackendThatIsNotBuiltIsRefusedNotIgnored() async throws {
+        let selection = try BackendSelection(redis: nil, mariadb: nil, elasticsearch: "http://127.0.0.1:9200")
+        await #expect(throws: BackendUnavailable.self) { try await selection.makeBackends(server: .random(), logger: Logger(label: "test")) }
         #expect(throws: BackendUnavailable.self) { try selection.makeBackends() }
     }
 }

@@ -41,19 +41,28 @@ public struct BackendSelection: Sendable {
     /// or says the backend is not part of this build, rather than a silent fallback to memory.
     public func makeBackends() throws(BackendUnavailable) -> ChatBackends {
         try refuseUnbuiltBackends()
-        if let redis {
-            throw BackendUnavailable(description: "the redis backend (\(redis)) must be connected at startup; use makeBackends(server:logger:)")
+        for endpoint in [redis, mariadb].compactMap({ $0 }) {
+            throw BackendUnavailable(
+                description: "the \(endpoint.kind.rawValue) backend (\(endpoint)) must be connected at startup; use makeBackends(server:logger:)"
+            )
         }
         return .inMemory()
     }
 
-    /// Builds the ports for the server `server`, connecting to the configured services: with
-    /// `--redis`, the broker, presence (with its lease) and the room-list cache (in front of the
-    /// room store) run on Redis. Fails with a message fit for the operator when Redis cannot be
-    /// reached, so a server never starts on a backend it cannot use.
+    /// Builds the ports for the server `server`, connecting to and checking each configured
+    /// backend first: with `--mariadb`, users and rooms live in MariaDB (whose schema must be
+    /// migrated); with `--redis`, the broker, presence (with its lease) and the room-list cache
+    /// (in front of the room store) run on Redis. An unreachable server or a missing schema
+    /// stops start-up with a message fit for the operator, so a server never starts on a
+    /// backend it cannot use, and never silently falls back to memory.
     public func makeBackends(server: ServerID, logger: Logger) async throws(BackendUnavailable) -> ChatBackends {
         try refuseUnbuiltBackends()
         var backends = ChatBackends.inMemory()
+        if let mariadb {
+            let pool = try await Self.openMariaDB(mariadb)
+            backends.users = MariaDBUserStore(pool: pool)
+            backends.rooms = MariaDBRoomStore(pool: pool)
+        }
         guard let redis else { return backends }
         let configuration: RedisConfiguration
         do {
@@ -85,9 +94,33 @@ public struct BackendSelection: Sendable {
     }
 
     private func refuseUnbuiltBackends() throws(BackendUnavailable) {
-        for endpoint in [mariadb, elasticsearch].compactMap({ $0 }) {
+        for endpoint in [elasticsearch].compactMap({ $0 }) {
             throw BackendUnavailable(
                 description: "the \(endpoint.kind.rawValue) backend (\(endpoint)) is not available in this build yet; run without --\(endpoint.kind.rawValue) for the in-memory default"
+            )
+        }
+    }
+
+    /// A pool on the database, once it answered and its schema is recent enough.
+    static func openMariaDB(_ endpoint: BackendEndpoint) async throws(BackendUnavailable) -> MariaDBConnectionPool {
+        let configuration: MariaDBConfiguration
+        do {
+            configuration = try MariaDBConfiguration(endpoint: endpoint)
+        } catch {
+            throw BackendUnavailable(description: error.description)
+        }
+        let pool = MariaDBConnectionPool(configuration: configuration)
+        do {
+            try await MariaDBSchema.check(pool)
+            return pool
+        } catch {
+            let failure = pool.lastFailure
+            await pool.shutdown()
+            if let mismatch = error as? MariaDBSchema.Mismatch {
+                throw BackendUnavailable(description: mismatch.description)
+            }
+            throw BackendUnavailable(
+                description: "cannot use MariaDB \(endpoint) for users and rooms: \(failure.map { "\($0)" } ?? "\(error)")"
             )
         }
     }
