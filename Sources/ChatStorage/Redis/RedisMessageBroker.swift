@@ -1,6 +1,7 @@
 import ChatCore
 import Logging
 import NIOCore
+import Synchronization
 
 /// The broker on Redis: numbering, recent history and fan-out to every server in one Lua script
 /// (``RedisPublishScript``), delivery over Pub/Sub on the room's channel `chatroom:{id}`.
@@ -18,6 +19,14 @@ public final class RedisMessageBroker: MessageBroker {
     private let script = RedisScript(RedisPublishScript.source)
     private let undecodable = RedisCounter()
     private let missed = RedisCounter()
+    /// The highest `seq` this process has seen per room (published, delivered or read from
+    /// history). It keeps numbering monotonic when Redis loses a room's counter (a restart
+    /// without persistence): see ``RedisPublishScript``.
+    private let highestSeen = HighestSeen()
+    /// How far past the highest seen `seq` a lost counter restarts: other servers may have seen
+    /// a little more than this one, and a jump forward is harmless where a repeat is not (every
+    /// socket drops a `seq` it already delivered).
+    public static let counterRestartMargin: Int64 = 1_000
 
     /// Payloads on a room channel that were not messages (dropped, logged and counted).
     public var undecodableMessages: Int { undecodable.value }
@@ -40,12 +49,14 @@ public final class RedisMessageBroker: MessageBroker {
     public var commandClient: RedisClient { commands }
 
     public func publish(_ draft: MessageDraft) async throws -> ChatMessage {
+        let floor = highestSeen.seq(of: draft.room).map { $0 + Self.counterRestartMargin } ?? 0
         let reply = try await script.run(
             on: commands,
             keys: [RedisKeys.sequence(draft.room), RedisKeys.recent(draft.room)],
-            arguments: [RedisKeys.channel(draft.room), RedisMessageCodec.prefix(of: draft), String(recentCapacity)]
+            arguments: [RedisKeys.channel(draft.room), RedisMessageCodec.prefix(of: draft), String(recentCapacity), String(floor)]
         )
         guard let seq = reply.int else { throw RedisError("the publish script returned \(reply), not a number") }
+        highestSeen.saw(seq, in: draft.room)
         return draft.published(seq: seq)
     }
 
@@ -57,12 +68,16 @@ public final class RedisMessageBroker: MessageBroker {
         let logger = self.logger
         let undecodable = self.undecodable
         let commands = self.commands
+        let highestSeen = self.highestSeen
         let delivery = RedisRoomDelivery(
             historyLimit: recentCapacity,
             missed: missed,
             logger: logger,
             history: { limit in try await Self.recentHistory(of: room, limit: limit, on: commands) },
-            deliver: deliver
+            deliver: { message in
+                highestSeen.saw(message.seq, in: room)
+                deliver(message)
+            }
         )
         let id = try await subscriber.subscribe(to: channel) { payload in
             do {
@@ -76,7 +91,9 @@ public final class RedisMessageBroker: MessageBroker {
     }
 
     public func recentHistory(of room: RoomID, limit: Int) async throws -> [ChatMessage] {
-        try await Self.recentHistory(of: room, limit: limit, on: commands)
+        let messages = try await Self.recentHistory(of: room, limit: limit, on: commands)
+        if let last = messages.last { highestSeen.saw(last.seq, in: room) }
+        return messages
     }
 
     private static func recentHistory(of room: RoomID, limit: Int, on commands: RedisClient) async throws -> [ChatMessage] {
@@ -113,6 +130,19 @@ public final class RedisMessageBroker: MessageBroker {
         func cancel() async {
             delivery.cancel()
             subscriber.unsubscribe(from: channel, id: id)
+        }
+    }
+}
+
+/// The highest sequence number seen per room, shared by publishers and subscriptions.
+private final class HighestSeen: Sendable {
+    private let seqs = Mutex<[RoomID: Int64]>([:])
+
+    func seq(of room: RoomID) -> Int64? { seqs.withLock { $0[room] } }
+
+    func saw(_ seq: Int64, in room: RoomID) {
+        seqs.withLock { seqs in
+            if seq > seqs[room] ?? 0 { seqs[room] = seq }
         }
     }
 }

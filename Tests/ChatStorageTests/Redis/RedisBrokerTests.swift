@@ -5,6 +5,30 @@ import Testing
 /// Broker behaviour beyond the contract: one order across publishers on different servers,
 /// resubscription after the subscriber connection is killed, and the payload on the wire.
 @Suite struct RedisBrokerTests {
+    /// Redis restarted without persistence loses every room's counter: numbering must not
+    /// start again at 1, or every socket would drop the "repeated" messages as delivered.
+    @Test func aLostCounterRestartsPastEverythingThisServerSaw() async throws {
+        let pool = BrokerPool(configuration: try TestRedis.configuration())
+        let room = uniqueRoom()
+        let broker = pool.make()
+        let inbox = Inbox()
+        let subscription = try await broker.subscribe(to: room) { inbox.add($0) }
+        for number in 1...5 {
+            _ = try await broker.publish(MessageDraft(room: room, user: UserName(trusted: "p"), text: "\(number)", timestamp: 1))
+        }
+        try await inbox.wait(for: 5)
+        // What a restart without persistence does to this room.
+        _ = try await broker.commandClient.command(["DEL", "chat:room:\(room):seq", "chat:room:\(room):recent"])
+        let after = try await broker.publish(MessageDraft(room: room, user: UserName(trusted: "p"), text: "after", timestamp: 1))
+        #expect(after.seq == 5 + RedisMessageBroker.counterRestartMargin + 1)
+        try await inbox.wait(for: 6)
+        #expect(inbox.messages.last?.text == "after", "delivered, not taken for a repeat")
+        let fresh = try await pool.make().publish(MessageDraft(room: uniqueRoom(), user: UserName(trusted: "p"), text: "new room", timestamp: 1))
+        #expect(fresh.seq == 1, "a room nobody has seen starts at 1")
+        await subscription.cancel()
+        await pool.shutdown()
+    }
+
     @Test func concurrentPublishersOnTwoServersGetOneGapFreeOrder() async throws {
         let pool = BrokerPool(configuration: try TestRedis.configuration())
         let room = uniqueRoom()
