@@ -145,6 +145,7 @@ let package = Package(
             dependencies: [
                 "chatd",  // built for the process tests, which run the binary
                 "ChatCore",
+                "ChatStorage",
                 "ChatTransport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "WSClient", package: "swift-websocket"),

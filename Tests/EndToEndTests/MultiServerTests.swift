@@ -1,0 +1,88 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Testing
+
+/// Several chatd processes as one service: one Redis and one MariaDB shared by all.
+@Suite(.timeLimit(.minutes(3)))
+struct MultiServerTests {
+    @Test func twoServersServeOneRoomALateThirdPlaysHistoryAndAKilledOnesUsersLeave() async throws {
+        let backends = try await SharedBackends.make(redisDatabase: 8)
+        do {
+            let migrate = try ChatdProcess(["migrate", "--mariadb", backends.mariadbURL])
+            #expect(try await migrate.waitForExit() == 0, "chatd migrate: \(migrate.output)")
+
+            let flags = [
+                "--host", "127.0.0.1", "--port", "0", "--redis", backends.redisURL, "--mariadb", backends.mariadbURL,
+                "--presence-lease", "2",
+            ]
+            let first = try ChatdProcess(flags)
+            let second = try ChatdProcess(flags)
+            let (one, two) = (try await first.listeningPort(), try await second.listeningPort())
+
+            let room = try #require(try await Self.http(.POST, port: one, "/v1/chatrooms").json?["id"] as? Int)
+            #expect(try await Self.http(.POST, port: one, "/v1/users", body: #"{"name": "Ann"}"#).status == 200)
+            #expect(try await Self.http(.POST, port: two, "/v1/users", body: #"{"name": "Bob"}"#).status == 200)
+            #expect(try await Self.http(.POST, port: one, "/v1/users", body: #"{"name": "Bob"}"#).status == 409, "one user table")
+            #expect((try await Self.http(.GET, port: two, "/v1/chatrooms").json?["ids"] as? [Int]) == [room], "one room table")
+
+            let ann = try await ChatClient.join("ws://127.0.0.1:\(one)/v1/chatrooms/\(room)/join?user=Ann")
+            let bob = try await ChatClient.join("ws://127.0.0.1:\(two)/v1/chatrooms/\(room)/join?user=Bob")
+            for port in [one, two] { try await Self.waitForUsers(port: port, room: room, ["Ann", "Bob"]) }
+
+            ann.send("hello from the first server")
+            _ = try await bob.waitForMessages(1)
+            bob.send("hi from the second")
+            let seenByAnn = try await ann.waitForMessages(2)
+            let seenByBob = try await bob.waitForMessages(2)
+            #expect(seenByAnn == seenByBob, "one order for both servers")
+            #expect(seenByAnn.map(\.user) == ["Ann", "Bob"] && seenByAnn.map(\.seq) == [1, 2])
+
+            // A server started later plays the room's history from Redis.
+            let third = try ChatdProcess(flags)
+            let three = try await third.listeningPort()
+            #expect(try await Self.http(.POST, port: three, "/v1/users", body: #"{"name": "Cat"}"#).status == 200)
+            let cat = try await ChatClient.join("ws://127.0.0.1:\(three)/v1/chatrooms/\(room)/join?user=Cat")
+            #expect(try await cat.waitForMessages(2) == seenByAnn)
+
+            // A server killed without a goodbye: the survivors reap its users when its lease runs out.
+            kill(second.process.processIdentifier, SIGKILL)
+            _ = try await second.waitForExit()
+            for port in [one, three] { try await Self.waitForUsers(port: port, room: room, ["Ann", "Cat"], within: 30) }
+            ann.send("after the second server died")
+            #expect(try await cat.waitForMessages(3).last?.message == "after the second server died")
+
+            await ann.leave()
+            await cat.leave()
+            for chatd in [first, third] { kill(chatd.process.processIdentifier, SIGTERM) }
+            for chatd in [first, third] { #expect(try await chatd.waitForExit() == 0) }
+            await backends.drop()
+        } catch {
+            await backends.drop()
+            throw error
+        }
+    }
+
+    struct Reply {
+        let status: Int
+        let json: [String: Any]?
+    }
+
+    static func http(_ method: HTTPMethod, port: Int, _ path: String, body: String? = nil) async throws -> Reply {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        request.method = method
+        if let body { request.body = .bytes(ByteBuffer(string: body)) }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let bytes = try await response.body.collect(upTo: 1 << 20)
+        return Reply(status: Int(response.status.code), json: try? JSONSerialization.jsonObject(with: Data(buffer: bytes)) as? [String: Any])
+    }
+
+    static func waitForUsers(port: Int, room: Int, _ expected: [String], within seconds: Int = 10) async throws {
+        var current: [String] = []
+        _ = try await eventually("users of room \(room) on :\(port): expected \(expected), still \(current)", timeout: .seconds(seconds)) {
+            current = try await http(.GET, port: port, "/v1/chatrooms/\(room)/users").json?["users"] as? [String] ?? []
+            return current == expected ? true : nil
+        }
+    }
+}
