@@ -110,6 +110,12 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Test-only: starts Redis and MariaDB servers of a test's own (scripts/services/*.sh).
+        .target(
+            name: "ChatTestServices",
+            path: "Tests/ChatTestServices",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "ChatCoreTests",
             dependencies: ["ChatCore", "ChatCoreTesting"],
@@ -121,6 +127,7 @@ let package = Package(
                 "ChatCore",
                 "ChatCoreTesting",
                 "ChatStorage",
+                "ChatTestServices",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -146,6 +153,7 @@ let package = Package(
                 "chatd",  // built for the process tests, which run the binary
                 "ChatCore",
                 "ChatStorage",
+                "ChatTestServices",
                 "ChatTransport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "WSClient", package: "swift-websocket"),

@@ -42,9 +42,8 @@ trap stop_services EXIT
 # Throwaway servers for the adapters' tests, each on a port of its own, stopped by pid on exit.
 scripts/services/redis.sh start "$services/redis"
 CHAT_TEST_REDIS_URL=$(scripts/services/redis.sh url "$services/redis")
-# Tests that restart Redis start one of their own through this script (start/stop DIR, REDIS_PORT).
-CHAT_TEST_REDIS_CONTROL="$PWD/scripts/services/redis.sh"
-export CHAT_TEST_REDIS_URL CHAT_TEST_REDIS_CONTROL
+# (Tests that restart a server start one of their own: Tests/ChatTestServices.)
+export CHAT_TEST_REDIS_URL
 
 # A throwaway MariaDB on loopback for the MariaDB adapter tests; each test makes its own database.
 mariadb_port=${CHAT_TEST_MARIADB_PORT:-3310}

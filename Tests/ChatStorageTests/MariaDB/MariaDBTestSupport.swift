@@ -1,4 +1,5 @@
 import ChatStorage
+import ChatTestServices
 import Foundation
 import Testing
 
@@ -78,19 +79,16 @@ enum MariaDBTestServer {
     }
 }
 
-/// A MariaDB server of a test's own, started and stopped with `scripts/services/mariadb.sh`,
-/// for tests that take the server away (which would break every other test on the shared one).
+/// A MariaDB server of a test's own (``OwnMariaDBServer``), for tests that take the server away
+/// (which would break every other test on the shared one), with a pool configuration that
+/// notices quickly.
 struct PrivateMariaDBServer {
-    let directory: URL
-    let port: Int
+    private let server = OwnMariaDBServer()
 
-    init() {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("chat-mariadb-\(UInt32.random(in: 0...UInt32.max))")
-        port = Int.random(in: 33_000..<43_000)
-    }
+    var port: Int { server.port }
 
     var configuration: MariaDBConfiguration {
-        var configuration = MariaDBConfiguration(host: "127.0.0.1", port: port, user: "chat", password: "chat", database: "chat_test")
+        var configuration = MariaDBConfiguration(host: "127.0.0.1", port: server.port, user: "chat", password: "chat", database: "chat_test")
         configuration.maximumConnections = 3
         configuration.connectTimeout = 2
         configuration.ioTimeout = 5
@@ -98,45 +96,9 @@ struct PrivateMariaDBServer {
         return configuration
     }
 
-    func start() async throws { try await script("start") }
-    func stop() async throws { try await script("stop") }
+    func start() async throws { try await server.start() }
+    func stop() async throws { try await server.stop() }
 
     /// Stops the server and removes its data directory.
-    func remove() async {
-        try? await stop()
-        try? FileManager.default.removeItem(at: directory)
-    }
-
-    struct ScriptFailed: Error, CustomStringConvertible {
-        let description: String
-    }
-
-    /// Runs the service script with posix_spawn and a blocking waitpid off the cooperative
-    /// pool. (Foundation's `Process` did not report the script's exit here once the daemon it
-    /// launched kept running, which hung the test.)
-    private func script(_ command: String) async throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let logPath = directory.appendingPathComponent("script.log").path
-        let scriptPath = MariaDBTestServer.packageRoot.appendingPathComponent("scripts/services/mariadb.sh").path
-        func quoted(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
-        let shell = "MARIADB_PORT=\(port) exec /bin/bash \(quoted(scriptPath)) \(command) \(quoted(directory.path)) >\(quoted(logPath)) 2>&1"
-        let arguments = ["/bin/sh", "-c", shell]
-        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, "/bin/sh", nil, nil, &argv, environ)
-        guard spawned == 0 else { throw ScriptFailed(description: "cannot run mariadb.sh: errno \(spawned)") }
-        let child = pid
-        let status: Int32 = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                var status: Int32 = 0
-                while waitpid(child, &status, 0) == -1 && errno == EINTR {}
-                continuation.resume(returning: status)
-            }
-        }
-        guard status == 0 else {
-            let text = (try? String(contentsOf: URL(fileURLWithPath: logPath), encoding: .utf8)) ?? ""
-            throw ScriptFailed(description: "mariadb.sh \(command) failed (wait status \(status)): \(text)")
-        }
-    }
+    func remove() async { await server.remove() }
 }

@@ -28,6 +28,7 @@ struct TestServer {
     static func with<T>(
         configuration: ChatServerConfiguration = .init(),
         backends: ChatBackends = .inMemory(),
+        server serverID: ServerID = .random(),
         _ body: (TestServer) async throws -> T
     ) async throws -> T {
         var logger = Logger(label: "test.chatd")
@@ -35,7 +36,7 @@ struct TestServer {
         var configuration = configuration
         configuration.host = "127.0.0.1"
         configuration.port = 0
-        let service = ChatService(backends: backends, logger: logger)
+        let service = ChatService(backends: backends, server: serverID, logger: logger)
         let server = ChatServer(service: service, configuration: configuration, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [server], logger: logger))
         let running = Task { try await group.run() }

@@ -1,0 +1,114 @@
+import Foundation
+
+/// Runs the package's service scripts (`scripts/services/*.sh`) for tests that need a Redis or
+/// MariaDB server of their own, to stop and restart it without disturbing the shared ones.
+///
+/// Spawned with posix_spawn, an empty signal mask and default signal handlers: the test process
+/// blocks signals such as SIGTERM on its threads, and a server that inherited that mask could
+/// not be stopped by its pid. Foundation's `Process` also failed to report the exit of a script
+/// whose daemon kept running. The wait runs on a thread of its own, off the cooperative pool.
+public enum ServiceScript {
+    public struct Failed: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// The package's root, found from this file so tests work from any working directory.
+    public static let packageRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// Runs `scripts/services/NAME arguments…` with `environment` added, and waits for it.
+    public static func run(_ name: String, _ arguments: [String], environment extra: [String: String] = [:], log: URL) async throws {
+        let script = packageRoot.appendingPathComponent("scripts/services/\(name)").path
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        posix_spawnattr_setsigmask(&attributes, &mask)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        var environment = ProcessInfo.processInfo.environment
+        environment.merge(extra) { $1 }
+        func quoted(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+        let command = "exec /bin/bash " + ([script] + arguments).map(quoted).joined(separator: " ") + " >\(quoted(log.path)) 2>&1"
+        let arguments: [String] = ["/bin/sh", "-c", command]
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { (text: String) in strdup(text) } + [nil]
+        let variables: [String] = environment.map { "\($0.key)=\($0.value)" }
+        let envp: [UnsafeMutablePointer<CChar>?] = variables.map { (text: String) in strdup(text) } + [nil]
+        defer { for pointer in argv + envp { free(pointer) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, "/bin/sh", nil, &attributes, argv, envp)
+        guard spawned == 0 else { throw Failed(description: "cannot run \(script): error \(spawned)") }
+        let child = pid
+        let status: Int32 = await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                var status: Int32 = 0
+                while waitpid(child, &status, 0) == -1 && errno == EINTR {}
+                continuation.resume(returning: status)
+            }
+        }
+        guard status == 0 else {
+            let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            throw Failed(description: "\(name) \(arguments.joined(separator: " ")) failed (wait status \(status)): \(output)")
+        }
+    }
+}
+
+/// A redis-server of one test's own on a random port, in a throwaway directory.
+public struct OwnRedisServer: Sendable {
+    public let port = Int.random(in: 20_000...29_999)
+    public let directory = FileManager.default.temporaryDirectory.appendingPathComponent("chat-redis-\(UInt32.random(in: 0...UInt32.max))")
+
+    public init() {}
+
+    public var url: String { "redis://127.0.0.1:\(port)" }
+
+    public func start() async throws { try await script("start") }
+    public func stop() async throws { try await script("stop") }
+
+    /// Stops the server (if running) and removes its directory.
+    public func remove() async {
+        try? await stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    private func script(_ command: String) async throws {
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("server"), withIntermediateDirectories: true)
+        try await ServiceScript.run(
+            "redis.sh", [command, directory.appendingPathComponent("server").path],
+            environment: ["REDIS_PORT": String(port)], log: directory.appendingPathComponent("\(command).log")
+        )
+    }
+}
+
+/// A MariaDB server of one test's own on a random port, in a throwaway directory, with the
+/// test user `chat`/`chat` and database `chat_test` that scripts/services/mariadb.sh creates.
+public struct OwnMariaDBServer: Sendable {
+    public let port = Int.random(in: 33_000..<43_000)
+    public let directory = FileManager.default.temporaryDirectory.appendingPathComponent("chat-mariadb-\(UInt32.random(in: 0...UInt32.max))")
+
+    public init() {}
+
+    public var url: String { "mariadb://chat:chat@127.0.0.1:\(port)/chat_test" }
+
+    public func start() async throws { try await script("start") }
+    public func stop() async throws { try await script("stop") }
+
+    /// Stops the server (if running) and removes its data directory.
+    public func remove() async {
+        try? await stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    private func script(_ command: String) async throws {
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("server"), withIntermediateDirectories: true)
+        try await ServiceScript.run(
+            "mariadb.sh", [command, directory.appendingPathComponent("server").path],
+            environment: ["MARIADB_PORT": String(port)], log: directory.appendingPathComponent("\(command).log")
+        )
+    }
+}
