@@ -15,6 +15,11 @@ struct MigrateCommand: AsyncParsableCommand {
         guard selection.mariadb != nil || selection.elasticsearch != nil else {
             throw ValidationError("nothing to migrate: pass --mariadb and/or --elasticsearch (the in-memory default needs no schema)")
         }
-        throw BackendUnavailable(description: "migrations for MariaDB and Elasticsearch are not available in this build yet")
+        if let elasticsearch = selection.elasticsearch {
+            try await ElasticsearchMigration.run(on: elasticsearch)
+        }
+        if selection.mariadb != nil {
+            throw BackendUnavailable(description: "migrations for MariaDB are not available in this build yet")
+        }
     }
 }

@@ -41,24 +41,38 @@ public struct BackendSelection: Sendable {
     /// or says the backend is not part of this build, rather than a silent fallback to memory.
     public func makeBackends() throws(BackendUnavailable) -> ChatBackends {
         try refuseUnbuiltBackends()
-        if let redis {
-            throw BackendUnavailable(description: "the redis backend (\(redis)) must be connected at startup; use makeBackends(server:logger:)")
+        for endpoint in [redis, elasticsearch].compactMap({ $0 }) {
+            throw BackendUnavailable(description: "the \(endpoint.kind.rawValue) backend (\(endpoint)) must be connected at startup; use makeBackends(server:logger:)")
         }
         return .inMemory()
     }
 
     /// Builds the ports for the server `server`, connecting to the configured services: with
     /// `--redis`, the broker, presence (with its lease) and the room-list cache (in front of the
-    /// room store) run on Redis. Fails with a message fit for the operator when Redis cannot be
-    /// reached, so a server never starts on a backend it cannot use.
+    /// room store) run on Redis; with `--elasticsearch`, the chat log. Fails with a message fit
+    /// for the operator when a backend cannot be reached (or Elasticsearch has no index
+    /// template), so a server never starts on a backend it cannot use.
+    ///
+    /// With Elasticsearch, the log is an ``ElasticsearchMessageLog`` whose indexer must be
+    /// flushed on shutdown (``ElasticsearchMessageLog/shutdown(within:)``).
     public func makeBackends(server: ServerID, logger: Logger) async throws(BackendUnavailable) -> ChatBackends {
         try refuseUnbuiltBackends()
         var backends = ChatBackends.inMemory()
+        if let elasticsearch {
+            do {
+                backends.log = try await ElasticsearchMessageLog.connect(to: elasticsearch, logger: logger)
+            } catch let error as ElasticsearchError {
+                throw BackendUnavailable(description: error.description)  // it names the endpoint
+            } catch {
+                throw BackendUnavailable(description: "cannot use Elasticsearch at \(elasticsearch): \(error)")
+            }
+        }
         guard let redis else { return backends }
         let configuration: RedisConfiguration
         do {
             configuration = try RedisConfiguration(endpoint: redis)
         } catch {
+            await (backends.log as? ElasticsearchMessageLog)?.shutdown(within: .zero)
             throw BackendUnavailable(description: error.description)
         }
         let client = RedisClient(configuration: configuration, logger: logger)
@@ -72,6 +86,7 @@ public struct BackendSelection: Sendable {
             try await presence.start()
         } catch {
             await client.shutdown()
+            await (backends.log as? ElasticsearchMessageLog)?.shutdown(within: .zero)
             throw BackendUnavailable(description: "cannot use Redis at \(redis): \(error)")
         }
         backends.presence = presence
@@ -85,7 +100,7 @@ public struct BackendSelection: Sendable {
     }
 
     private func refuseUnbuiltBackends() throws(BackendUnavailable) {
-        for endpoint in [mariadb, elasticsearch].compactMap({ $0 }) {
+        for endpoint in [mariadb].compactMap({ $0 }) {
             throw BackendUnavailable(
                 description: "the \(endpoint.kind.rawValue) backend (\(endpoint)) is not available in this build yet; run without --\(endpoint.kind.rawValue) for the in-memory default"
             )
