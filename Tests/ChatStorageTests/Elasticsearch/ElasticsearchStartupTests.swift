@@ -21,7 +21,9 @@ import Testing
         let installed = try JSONSerialization.jsonObject(with: stored) as? NSDictionary
         let migration = try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? NSDictionary
         #expect(installed != nil && installed == migration, "the template in the code and in migrations/ agree")
-        let properties = (installed?.value(forKeyPath: "template.mappings.properties") as? [String: [String: String]]) ?? [:]
+        let template = installed?["template"] as? [String: Any]
+        let mappings = template?["mappings"] as? [String: Any]
+        let properties = (mappings?["properties"] as? [String: [String: String]]) ?? [:]
         #expect(properties["seq"]?["type"] == "long")
         #expect(properties["message"]?["type"] == "text")
         #expect(properties["user"]?["type"] == "keyword")

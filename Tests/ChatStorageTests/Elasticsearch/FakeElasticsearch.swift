@@ -86,7 +86,7 @@ final class FakeElasticsearch: Sendable {
         _ = try? await running.value
     }
 
-    func with<T>(_ body: (inout State) -> T) -> T { state.withLock(body) }
+    func with<T: Sendable>(_ body: (inout State) -> T) -> T { state.withLock { body(&$0) } }
 
     /// Every stored document id, per index: what a test counts to prove "exactly once".
     var documentIDs: [String] { with { $0.indices.values.flatMap { $0.keys } }.sorted() }
@@ -118,7 +118,7 @@ final class FakeElasticsearch: Sendable {
             return Self.error(503, "master_not_discovered_exception", "the fake is switched to unavailable")
         }
         let segments = path.split(separator: "/").map { String($0).removingPercentEncoding ?? String($0) }
-        if !body.readableBytes.isZero, let contentType, !contentType.hasPrefix("application/json"), !contentType.hasPrefix("application/x-ndjson") {
+        if body.readableBytes > 0, let contentType, !contentType.hasPrefix("application/json"), !contentType.hasPrefix("application/x-ndjson") {
             return Self.error(406, "media_type_header_exception", "Content-Type header [\(contentType)] is not supported")
         }
         switch (method, segments.count, segments.first) {
@@ -129,9 +129,12 @@ final class FakeElasticsearch: Sendable {
         case ("POST", 1, "_bulk"), ("PUT", 1, "_bulk"):
             return bulk(Data(buffer: body))
         case ("POST", 2, _) where segments[1] == "_search", ("GET", 2, _) where segments[1] == "_search":
+            // The answer is computed first and delayed on its way back, so a slow search reflects
+            // what the index held when it arrived, as a real one would.
+            let answer = search(indices: segments[0], body: Data(buffer: body))
             let delay = with { $0.searchDelay }
             if delay > .zero { try? await Task.sleep(for: delay) }
-            return search(indices: segments[0], body: Data(buffer: body))
+            return answer
         default:
             return Self.error(400, "illegal_argument_exception", "the fake does not implement \(method) \(path)")
         }
