@@ -166,4 +166,36 @@ import Testing
             #expect(Set(fake.with { Array($0.indices.keys) }) == ["chat-messages-2024.11", "chat-messages-2000.02"])
         }
     }
+
+    @Test func messagesPostedThroughTheServiceDuringAnOutageAreIndexedOnceAfterIt() async throws {
+        try await Fixture.run { fake, log in
+            var backends = ChatBackends.inMemory()
+            backends.log = log
+            let service = ChatService(backends: backends, server: .random(), logger: Fixture.logger)
+            let room = try await service.createRoom()
+            let user = UserName(trusted: "alice")
+            fake.with { $0.unavailable = true }
+            for number in 1...20 {
+                _ = try await service.post("message \(number)", by: user, in: room)  // posting never fails for the archive
+            }
+            await #expect(throws: ChatError.self) { try await service.search(in: room, matching: "message", limit: 5, offset: 0) }
+            fake.with { $0.unavailable = false }
+            #expect(await Fixture.eventually { await log.indexer.backlog == 0 })
+            #expect(fake.documents(in: room.rawValue).map(\.message) == (1...20).map { "message \($0)" })
+            #expect(fake.with { $0.counters.created } == 20)
+            #expect(try await service.search(in: room, matching: "MESSAGE 7", limit: 5, offset: 0).map(\.seq) == [7])
+        }
+    }
+
+    @Test func elasticsearchErrorsReachTheCallerWithTheirTypeAndReason() async throws {
+        try await Fixture.run { _, log in
+            do {
+                _ = try await log.search(in: RoomID(17), matching: "hello", limit: 10, offset: 9_995)
+                Issue.record("a window beyond 10,000 was accepted")
+            } catch {
+                #expect("\(error)".contains("400"), "\(error)")
+                #expect("\(error)".contains("illegal_argument_exception: Result window is too large"), "\(error)")
+            }
+        }
+    }
 }
