@@ -34,6 +34,7 @@ public final class ElasticsearchMessageLog: MessageLog {
     private let logger: Logger
     private let inFlight = Mutex<(nextID: UInt64, queries: [HistoryKey: InFlight])>((1, [:]))
     private let searchCount = Atomic<Int>(0)
+    private let sharedCount = Atomic<Int>(0)
 
     public init(client: ElasticsearchClient, indexer settings: ElasticsearchBulkIndexer.Settings = .init(), logger: Logger) {
         self.client = client
@@ -61,6 +62,9 @@ public final class ElasticsearchMessageLog: MessageLog {
     /// `_search` requests this log sent (history and search): how tests see the coalescing.
     public var searchesSent: Int { searchCount.load(ordering: .relaxed) }
 
+    /// History reads answered by joining a query already in flight: the stampede absorbed.
+    public var historyReadsShared: Int { sharedCount.load(ordering: .relaxed) }
+
     public func append(_ messages: [ChatMessage]) async throws {
         try await indexer.enqueue(messages)
     }
@@ -72,6 +76,7 @@ public final class ElasticsearchMessageLog: MessageLog {
         let query = HistoryQuery(room: room, before: seq, limit: limit)
         let task = inFlight.withLock { state -> Task<[ChatMessage], any Error> in
             if let running = state.queries[key], running.generation == generation {
+                sharedCount.add(1, ordering: .relaxed)
                 return running.task
             }
             let id = state.nextID

@@ -68,19 +68,21 @@ import Testing
             _ = try await log.history(of: room, before: nil, limit: 1)  // waits for the writes
             fake.with {
                 $0.counters.searchRequests = 0
-                $0.searchDelay = .milliseconds(300)
+                $0.holdSearchAnswers = true
             }
             let results = try await withThrowingTaskGroup(of: [Int64].self) { group in
                 for _ in 0..<50 {
                     group.addTask { try await log.history(of: room, before: 25, limit: 10).map(\.seq) }
                 }
+                // Answer only once every other caller has joined the first query.
+                #expect(await Fixture.eventually { log.historyReadsShared == 49 })
+                fake.with { $0.holdSearchAnswers = false }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
             #expect(results.count == 50)
             #expect(results.allSatisfy { $0 == Array(15...24) })
             #expect(fake.with { $0.counters.searchRequests } == 1)
             // Different arguments are different queries.
-            fake.with { $0.searchDelay = .zero }
             #expect(try await log.history(of: room, before: 5, limit: 10).map(\.seq) == [1, 2, 3, 4])
             #expect(fake.with { $0.counters.searchRequests } == 2)
         }
@@ -90,13 +92,16 @@ import Testing
         try await Fixture.run { fake, log in
             let room = RoomID(10)
             try await log.append([Fixture.message(room, seq: 1)])
-            fake.with { $0.searchDelay = .milliseconds(300) }
+            fake.with { $0.searchDelay = .seconds(1) }
             async let early = log.history(of: room, before: nil, limit: 10)
-            try await Task.sleep(for: .milliseconds(50))
+            // Once the fake counted the early search it has taken its snapshot (same lock);
+            // its answer is then held back, so the early query is still in flight below.
+            #expect(await Fixture.eventually { fake.with { $0.counters.searchRequests } == 1 })
             try await log.append([Fixture.message(room, seq: 2)])
             let late = try await log.history(of: room, before: nil, limit: 10)
             #expect(late.map(\.seq) == [1, 2], "the late reader sees its own write")
             #expect(try await early.map(\.seq) == [1])
+            #expect(fake.with { $0.counters.searchRequests } == 2)
         }
     }
 

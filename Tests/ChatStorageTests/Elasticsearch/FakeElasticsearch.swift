@@ -43,6 +43,8 @@ final class FakeElasticsearch: Sendable {
         var rejectMessagesContaining: String?
         /// Held before each `_search` answer, so concurrent queries overlap.
         var searchDelay: Duration = .zero
+        /// While true, `_search` answers are held back (after their snapshot) until it is false.
+        var holdSearchAnswers = false
     }
 
     let state = Mutex(State())
@@ -134,6 +136,7 @@ final class FakeElasticsearch: Sendable {
             let answer = search(indices: segments[0], body: Data(buffer: body))
             let delay = with { $0.searchDelay }
             if delay > .zero { try? await Task.sleep(for: delay) }
+            while with({ $0.holdSearchAnswers }) { try? await Task.sleep(for: .milliseconds(2)) }
             return answer
         default:
             return Self.error(400, "illegal_argument_exception", "the fake does not implement \(method) \(path)")
