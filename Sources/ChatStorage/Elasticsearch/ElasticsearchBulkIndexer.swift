@@ -16,6 +16,9 @@ import NIOCore
 ///   with ``ElasticsearchError/bufferFull(dropped:capacity:)``: the caller (ChatService.post)
 ///   logs every refused message with its room and seq, and ``Counters/dropped`` counts them.
 ///   Blocking the post instead would stall every room on an archive outage.
+/// - A whole request that fails (unreachable, timeout, 5xx, 429, but also 401/403 or a proxy's
+///   4xx) is retried without limit: the queue keeps until the cause is fixed, one warning per
+///   outage says why, and ``Counters/failedAttempts`` counts the attempts.
 /// - Items Elasticsearch rejects for good (a 4xx other than 409 and 429, e.g. a mapping error)
 ///   are logged and counted in ``Counters/rejected`` rather than retried forever, which would
 ///   stall the whole log behind one bad document.

@@ -132,15 +132,6 @@ public enum ElasticsearchError: Error, CustomStringConvertible, Sendable {
             "\(failed) of \(total) bulk items failed, will retry: \(reason)"
         }
     }
-
-    /// Whether trying the same request again later can succeed.
-    var isRetryable: Bool {
-        switch self {
-        case .unreachable, .bulkItemsFailed: true
-        case .failed(_, let status, _): status == 429 || status >= 500
-        case .malformedAnswer, .templateMissing, .bufferFull: false
-        }
-    }
 }
 
 /// Elasticsearch's documented error body: `{"error": {"type": …, "reason": …, "root_cause": […]}, "status": 404}`
