@@ -31,12 +31,12 @@ struct MigrateCommand: AsyncParsableCommand {
         guard selection.mariadb != nil || selection.elasticsearch != nil else {
             throw ValidationError("nothing to migrate: pass --mariadb and/or --elasticsearch (the in-memory default needs no schema)")
         }
-        if selection.elasticsearch != nil {
-            throw BackendUnavailable(description: "migrations for Elasticsearch are not available in this build yet; run without --elasticsearch")
-        }
         if let endpoint = selection.mariadb {
             let directory = try Self.migrationsDirectory(option: mariadbMigrations ?? environment["CHATD_MARIADB_MIGRATIONS"])
             try await migrateMariaDB(endpoint, directory: directory)
+        }
+        if let elasticsearch = selection.elasticsearch {
+            try await ElasticsearchMigration.run(on: elasticsearch)
         }
     }
 

@@ -44,8 +44,14 @@ struct ServeCommand: AsyncParsableCommand {
             logger.info("chatd listening on \(host):\(bound) (HTTP API, WebSocket join, browser client at /)")
         }
         defer { announce.cancel() }
+        // Services stop in reverse order: the server first (no more posts), then the chat log's
+        // indexer flushes what is still queued.
+        var services: [any Service] = [server]
+        if let log = backends.log as? ElasticsearchMessageLog {
+            services.insert(ChatLogFlushService(log: log), at: 0)
+        }
         let group = ServiceGroup(
-            configuration: .init(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )
         try await group.run()
         logger.info("chatd stopped")

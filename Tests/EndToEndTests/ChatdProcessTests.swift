@@ -35,7 +35,8 @@ struct ChatdProcessTests {
 
     @Test(arguments: [
         (["--redis", "redis://127.0.0.1:1"], "cannot use Redis at redis://127.0.0.1:1"),
-        (["--elasticsearch", "http://127.0.0.1:9200"], "not available in this build"),
+        (["--elasticsearch", "http://127.0.0.1:1"], "cannot reach Elasticsearch at http://127.0.0.1:1"),
+        (["migrate", "--elasticsearch", "http://127.0.0.1:1"], "cannot reach Elasticsearch at http://127.0.0.1:1"),
         (["--mariadb", "postgres://x"], "scheme must be mariadb"),
         (["--port", "70000"], "port must be 0 to 65535"),
         (["--presence-lease", "60"], "presence lease must be 1 to 20 seconds"),

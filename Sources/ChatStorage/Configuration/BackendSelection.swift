@@ -37,11 +37,10 @@ public struct BackendSelection: Sendable {
     }
 
     /// Builds the ports without connecting anywhere: only the in-memory default can be built
-    /// this way; a configured backend is an error that points at ``makeBackends(server:logger:)``
-    /// or says the backend is not part of this build, rather than a silent fallback to memory.
+    /// this way; a configured backend is an error that points at ``makeBackends(server:logger:)``,
+    /// rather than a silent fallback to memory.
     public func makeBackends() throws(BackendUnavailable) -> ChatBackends {
-        try refuseUnbuiltBackends()
-        for endpoint in [redis, mariadb].compactMap({ $0 }) {
+        for endpoint in [redis, mariadb, elasticsearch].compactMap({ $0 }) {
             throw BackendUnavailable(
                 description: "the \(endpoint.kind.rawValue) backend (\(endpoint)) must be connected at startup; use makeBackends(server:logger:)"
             )
@@ -50,16 +49,34 @@ public struct BackendSelection: Sendable {
     }
 
     /// Builds the ports for the server `server`, connecting to and checking each configured
-    /// backend first: with `--mariadb`, users and rooms live in MariaDB (whose schema must be
-    /// migrated); with `--redis`, the broker, presence (with its lease) and the room-list cache
-    /// (in front of the room store) run on Redis. An unreachable server or a missing schema
-    /// stops start-up with a message fit for the operator, so a server never starts on a
-    /// backend it cannot use, and never silently falls back to memory.
+    /// backend first: with `--elasticsearch`, the chat log (whose index template must be
+    /// installed); with `--mariadb`, users and rooms (whose schema must be migrated); with
+    /// `--redis`, the broker, presence (with its lease) and the room-list cache (in front of the
+    /// room store). An unreachable server or a missing schema stops start-up with a message fit
+    /// for the operator, so a server never starts on a backend it cannot use, and never
+    /// silently falls back to memory.
+    ///
+    /// With Elasticsearch, the log is an ``ElasticsearchMessageLog`` whose indexer must be
+    /// flushed on shutdown (``ElasticsearchMessageLog/shutdown(within:)``).
     public func makeBackends(server: ServerID, logger: Logger) async throws(BackendUnavailable) -> ChatBackends {
-        try refuseUnbuiltBackends()
         var backends = ChatBackends.inMemory()
+        if let elasticsearch {
+            do {
+                backends.log = try await ElasticsearchMessageLog.connect(to: elasticsearch, logger: logger)
+            } catch let error as ElasticsearchError {
+                throw BackendUnavailable(description: error.description)  // it names the endpoint
+            } catch {
+                throw BackendUnavailable(description: "cannot use Elasticsearch at \(elasticsearch): \(error)")
+            }
+        }
         if let mariadb {
-            let pool = try await Self.openMariaDB(mariadb)
+            let pool: MariaDBConnectionPool
+            do {
+                pool = try await Self.openMariaDB(mariadb)
+            } catch {
+                await (backends.log as? ElasticsearchMessageLog)?.shutdown(within: .zero)
+                throw error
+            }
             backends.users = MariaDBUserStore(pool: pool)
             backends.rooms = MariaDBRoomStore(pool: pool)
         }
@@ -68,6 +85,7 @@ public struct BackendSelection: Sendable {
         do {
             configuration = try RedisConfiguration(endpoint: redis)
         } catch {
+            await (backends.log as? ElasticsearchMessageLog)?.shutdown(within: .zero)
             throw BackendUnavailable(description: error.description)
         }
         let client = RedisClient(configuration: configuration, logger: logger)
@@ -81,6 +99,7 @@ public struct BackendSelection: Sendable {
             try await presence.start()
         } catch {
             await client.shutdown()
+            await (backends.log as? ElasticsearchMessageLog)?.shutdown(within: .zero)
             throw BackendUnavailable(description: "cannot use Redis at \(redis): \(error)")
         }
         backends.presence = presence
@@ -91,14 +110,6 @@ public struct BackendSelection: Sendable {
         let cache = RedisChatCache(client: client, namespace: namespace)
         backends.rooms = CachingRoomStore(base: backends.rooms, cache: cache, logger: logger)
         return backends
-    }
-
-    private func refuseUnbuiltBackends() throws(BackendUnavailable) {
-        for endpoint in [elasticsearch].compactMap({ $0 }) {
-            throw BackendUnavailable(
-                description: "the \(endpoint.kind.rawValue) backend (\(endpoint)) is not available in this build yet; run without --\(endpoint.kind.rawValue) for the in-memory default"
-            )
-        }
     }
 
     /// A pool on the database, once it answered and its schema is recent enough.

@@ -1,0 +1,150 @@
+import ChatCore
+import Foundation
+import Logging
+import NIOCore
+import Synchronization
+
+/// The chat log on Elasticsearch: appends go to the background ``ElasticsearchBulkIndexer``,
+/// reads are `_search` requests on `chat-messages-*`.
+///
+/// Read-after-write: a read first waits until the queued messages it could return are
+/// confirmed by Elasticsearch (the indexer writes with `refresh=wait_for`, so confirmed means
+/// searchable). On the join path this costs nothing: ChatService asks the log only for messages
+/// older than the broker's recent history, which were indexed long ago. While Elasticsearch is
+/// failing, reads do not wait (they fail, or miss what is still queued).
+///
+/// History stampede (the seed's "sudden traffic spikes"): identical history queries of a room
+/// share one `_search` while it is in flight, unless a batch of that room was confirmed after it
+/// was sent (then the later caller could miss a message it is entitled to, so it sends its own).
+public final class ElasticsearchMessageLog: MessageLog {
+    private struct HistoryKey: Hashable {
+        var room: RoomID
+        var before: Int64?
+        var limit: Int
+    }
+
+    private struct InFlight {
+        var id: UInt64
+        var generation: UInt64
+        var task: Task<[ChatMessage], any Error>
+    }
+
+    public let client: ElasticsearchClient
+    public let indexer: ElasticsearchBulkIndexer
+    private let logger: Logger
+    private let inFlight = Mutex<(nextID: UInt64, queries: [HistoryKey: InFlight])>((1, [:]))
+    private let searchCount = Atomic<Int>(0)
+    private let sharedCount = Atomic<Int>(0)
+
+    public init(client: ElasticsearchClient, indexer settings: ElasticsearchBulkIndexer.Settings = .init(), logger: Logger) {
+        self.client = client
+        self.indexer = ElasticsearchBulkIndexer(client: client, settings: settings, logger: logger)
+        self.logger = logger
+    }
+
+    /// Connects to `endpoint` and checks that the index template is installed, so chatd refuses
+    /// to start on an unreachable Elasticsearch or one that was never migrated.
+    public static func connect(
+        to endpoint: BackendEndpoint,
+        indexer settings: ElasticsearchBulkIndexer.Settings = .init(),
+        logger: Logger
+    ) async throws -> ElasticsearchMessageLog {
+        let client = ElasticsearchClient(endpoint: endpoint)
+        do {
+            try await ElasticsearchIndexTemplate.verify(on: client)
+        } catch {
+            await client.shutdown()
+            throw error
+        }
+        return ElasticsearchMessageLog(client: client, indexer: settings, logger: logger)
+    }
+
+    /// `_search` requests this log sent (history and search): how tests see the coalescing.
+    public var searchesSent: Int { searchCount.load(ordering: .relaxed) }
+
+    /// History reads answered by joining a query already in flight: the stampede absorbed.
+    public var historyReadsShared: Int { sharedCount.load(ordering: .relaxed) }
+
+    public func append(_ messages: [ChatMessage]) async throws {
+        try await indexer.enqueue(messages)
+    }
+
+    public func history(of room: RoomID, before seq: Int64?, limit: Int) async throws -> [ChatMessage] {
+        guard limit > 0 else { return [] }
+        let generation = await indexer.readyToRead(room: room, below: seq)
+        let key = HistoryKey(room: room, before: seq, limit: limit)
+        let query = HistoryQuery(room: room, before: seq, limit: limit)
+        let task = inFlight.withLock { state -> Task<[ChatMessage], any Error> in
+            if let running = state.queries[key], running.generation == generation {
+                sharedCount.add(1, ordering: .relaxed)
+                return running.task
+            }
+            let id = state.nextID
+            state.nextID += 1
+            let task = Task { [self] in
+                defer { finished(key, id: id) }
+                return Array(try await self.search(query.body, name: "history").reversed())
+            }
+            state.queries[key] = InFlight(id: id, generation: generation, task: task)
+            return task
+        }
+        return try await task.value
+    }
+
+    public func search(in room: RoomID, matching query: String, limit: Int, offset: Int) async throws -> [ChatMessage] {
+        // Elasticsearch's match on no words finds nothing too; this saves the round trip.
+        guard limit > 0, query.contains(where: { $0.isLetter || $0.isNumber }) else { return [] }
+        _ = await indexer.readyToRead(room: room, below: nil)
+        return try await search(TextQuery(room: room, text: query, limit: limit, offset: max(0, offset)).body, name: "search")
+    }
+
+    /// Flushes the indexer (for up to `timeout`) and closes the connections.
+    public func shutdown(within timeout: Duration = .seconds(10)) async {
+        await indexer.shutdown(within: timeout)
+        await client.shutdown()
+    }
+
+    private func finished(_ key: HistoryKey, id: UInt64) {
+        inFlight.withLock { state in
+            if state.queries[key]?.id == id { state.queries[key] = nil }
+        }
+    }
+
+    private func search(_ body: some Encodable, name: String) async throws -> [ChatMessage] {
+        searchCount.add(1, ordering: .relaxed)
+        let path = "/\(ElasticsearchIndexTemplate.indexPattern)/_search"
+        let answer = try await client.json(.POST, path, body: body, as: SearchResponse.self)
+        return answer.hits.hits.map(\._source)
+    }
+}
+
+/// The history query: the room's messages below a seq, newest first (reversed by the caller).
+private struct HistoryQuery {
+    var room: RoomID
+    var before: Int64?
+    var limit: Int
+
+    var body: SearchBody {
+        var filter: [Clause] = [.term(field: "chatroom", value: room.rawValue)]
+        if let before { filter.append(.range(field: "seq", lessThan: before)) }
+        return SearchBody(query: .init(bool: .init(must: nil, filter: filter)), sort: [["seq": ["order": "desc"]]], from: nil, size: limit)
+    }
+}
+
+/// Full-text search: every word of `text` (match with operator "and", analysed like the
+/// message), in one room, newest first, paged with from/size.
+private struct TextQuery {
+    var room: RoomID
+    var text: String
+    var limit: Int
+    var offset: Int
+
+    var body: SearchBody {
+        SearchBody(
+            query: .init(bool: .init(must: [.match(field: "message", query: text)], filter: [.term(field: "chatroom", value: room.rawValue)])),
+            sort: [["seq": ["order": "desc"]]],
+            from: offset,
+            size: limit
+        )
+    }
+}

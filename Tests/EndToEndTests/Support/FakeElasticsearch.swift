@@ -1,0 +1,1 @@
+../../ChatStorageTests/Elasticsearch/FakeElasticsearch.swift

@@ -1,0 +1,1 @@
+../../ChatStorageTests/Elasticsearch/FakeElasticsearchQueries.swift
