@@ -117,6 +117,14 @@ let package = Package(
         // Test-only: starts Redis and MariaDB servers of a test's own (scripts/services/*.sh).
         .target(
             name: "ChatTestServices",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Tests/ChatTestServices",
             swiftSettings: strictSettings
         ),

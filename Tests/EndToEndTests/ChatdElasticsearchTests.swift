@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import Testing
+import ChatTestServices
 
 /// chatd with `--elasticsearch` as an operator runs it, against the in-process stand-in
 /// (Elasticsearch cannot be installed here): migrate, serve, and a SIGTERM during an outage.

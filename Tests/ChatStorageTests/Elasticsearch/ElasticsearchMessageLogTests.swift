@@ -3,6 +3,7 @@ import ChatCoreTesting
 import ChatStorage
 import Foundation
 import Testing
+import ChatTestServices
 
 /// The MessageLog contract and the adapter's own promises, against the in-process stand-in.
 @Suite struct ElasticsearchMessageLogTests {

@@ -2,6 +2,7 @@ import ChatCore
 import ChatStorage
 import Foundation
 import Testing
+import ChatTestServices
 
 /// Migrate installs the template; a server refuses to start without it or without Elasticsearch.
 @Suite struct ElasticsearchStartupTests {

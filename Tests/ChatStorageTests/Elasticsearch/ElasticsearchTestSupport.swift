@@ -1,6 +1,7 @@
 import ChatCore
 import ChatStorage
 import Logging
+import ChatTestServices
 
 /// A fake Elasticsearch with the template installed and a log on it, torn down after `body`.
 enum ElasticsearchFixture {

@@ -14,45 +14,45 @@ import Synchronization
 /// and range, must match with operator, sort, from, size). Documents are visible as soon as
 /// `_bulk` answers, as with `refresh=wait_for`. Anything outside the subset is answered 400,
 /// so the adapter cannot silently start depending on more than is tested here.
-final class FakeElasticsearch: Sendable {
-    struct Document {
-        var id: String
-        var source: Data
-        var chatroom: Int64
-        var seq: Int64
-        var message: String
+public final class FakeElasticsearch: Sendable {
+    public struct Document: Sendable {
+        public var id: String
+        public var source: Data
+        public var chatroom: Int64
+        public var seq: Int64
+        public var message: String
     }
 
-    struct Counters: Equatable {
-        var bulkRequests = 0
-        var searchRequests = 0
-        var created = 0
-        var conflicts = 0
-        var refusedWhileDown = 0
+    public struct Counters: Equatable, Sendable {
+        public var bulkRequests = 0
+        public var searchRequests = 0
+        public var created = 0
+        public var conflicts = 0
+        public var refusedWhileDown = 0
     }
 
-    struct State {
-        var templates: [String: Data] = [:]
-        var indices: [String: [String: Document]] = [:]
-        var counters = Counters()
+    public struct State: Sendable {
+        public var templates: [String: Data] = [:]
+        public var indices: [String: [String: Document]] = [:]
+        public var counters = Counters()
         /// Answer every request 503, as a cluster without a master does.
-        var unavailable = false
+        public var unavailable = false
         /// Apply this many `_bulk` requests and then answer 503 anyway: the answer was lost.
-        var loseBulkAnswers = 0
+        public var loseBulkAnswers = 0
         /// Documents whose message contains this are refused as a strict mapping refuses a bad document.
-        var rejectMessagesContaining: String?
+        public var rejectMessagesContaining: String?
         /// Held before each `_search` answer, so concurrent queries overlap.
-        var searchDelay: Duration = .zero
+        public var searchDelay: Duration = .zero
         /// While true, `_search` answers are held back (after their snapshot) until it is false.
-        var holdSearchAnswers = false
+        public var holdSearchAnswers = false
     }
 
-    let state = Mutex(State())
-    let port: Int
+    public let state = Mutex(State())
+    public let port: Int
     private let group: ServiceGroup
     private let running: Task<Void, any Error>
 
-    var url: String { "http://127.0.0.1:\(port)" }
+    public var url: String { "http://127.0.0.1:\(port)" }
 
     private init(port: Int, group: ServiceGroup, running: Task<Void, any Error>) {
         self.port = port
@@ -60,7 +60,7 @@ final class FakeElasticsearch: Sendable {
         self.running = running
     }
 
-    static func start() async throws -> FakeElasticsearch {
+    public static func start() async throws -> FakeElasticsearch {
         let handler = Handler()
         var logger = Logger(label: "fake-elasticsearch")
         logger.logLevel = .warning
@@ -83,17 +83,17 @@ final class FakeElasticsearch: Sendable {
         return fake
     }
 
-    func stop() async {
+    public func stop() async {
         await group.triggerGracefulShutdown()
         _ = try? await running.value
     }
 
-    func with<T: Sendable>(_ body: (inout State) -> T) -> T { state.withLock { body(&$0) } }
+    public func with<T: Sendable>(_ body: (inout State) -> T) -> T { state.withLock { body(&$0) } }
 
     /// Every stored document id, per index: what a test counts to prove "exactly once".
-    var documentIDs: [String] { with { $0.indices.values.flatMap { $0.keys } }.sorted() }
+    public var documentIDs: [String] { with { $0.indices.values.flatMap { $0.keys } }.sorted() }
 
-    func documents(in room: Int64) -> [Document] {
+    public func documents(in room: Int64) -> [Document] {
         with { $0.indices.values.flatMap(\.values).filter { $0.chatroom == room } }.sorted { $0.seq < $1.seq }
     }
 

@@ -1,1 +1,0 @@
-../../ChatStorageTests/Elasticsearch/FakeElasticsearch.swift

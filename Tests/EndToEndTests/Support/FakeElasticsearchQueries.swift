@@ -1,1 +1,0 @@
-../../ChatStorageTests/Elasticsearch/FakeElasticsearchQueries.swift
