@@ -30,6 +30,7 @@ stop_echo() {
     wait "$echo_pid" 2>/dev/null || true
 }
 trap stop_echo EXIT
+trap 'exit 143' TERM INT
 for _ in $(seq 1 100); do
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
     kill -0 "$echo_pid" 2>/dev/null || { cat "$log" >&2; echo "conformance.sh: chatd websocket-echo exited" >&2; exit 2; }

@@ -38,6 +38,7 @@ stop_services() {
     rm -f "$log"
 }
 trap stop_services EXIT
+trap 'exit 143' TERM INT  # so that the EXIT trap also runs when the script is stopped
 
 # Throwaway servers for the adapters' tests, each on a port of its own, stopped by pid on exit.
 scripts/services/redis.sh start "$services/redis"
