@@ -16,30 +16,6 @@ import ChatTestServices
         }
     }
 
-    /// The same contract against a real cluster, where one is at hand (none can be installed
-    /// here): `CHAT_TEST_ELASTICSEARCH_URL=http://127.0.0.1:9200 swift test --filter Elasticsearch`.
-    /// Installs the template; the cases use random room ids, so a shared cluster is fine.
-    @Test(
-        .enabled(if: ProcessInfo.processInfo.environment["CHAT_TEST_ELASTICSEARCH_URL"] != nil),
-        arguments: MessageLogContract.cases
-    )
-    func contractOnARealElasticsearch(_ contract: ContractCase<any MessageLog>) async throws {
-        let url = try #require(ProcessInfo.processInfo.environment["CHAT_TEST_ELASTICSEARCH_URL"])
-        let log = ElasticsearchMessageLog(
-            client: ElasticsearchClient(endpoint: try BackendEndpoint(kind: .elasticsearch, url: url)),
-            indexer: Fixture.fastSettings,
-            logger: Fixture.logger
-        )
-        do {
-            try await ElasticsearchIndexTemplate.install(on: log.client)
-            try await contract.run(against: log)
-        } catch {
-            await log.shutdown(within: .zero)
-            throw error
-        }
-        await log.shutdown(within: .seconds(5))
-    }
-
     @Test func everyMessagePostedDuringAnOutageIsIndexedExactlyOnceAfterIt() async throws {
         var settings = Fixture.fastSettings
         settings.batchSize = 7  // several batches, one of them partial
