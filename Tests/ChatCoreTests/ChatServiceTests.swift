@@ -62,7 +62,7 @@ private struct FixedClock: WallClock {
         let second = try await service.post("there", by: john, in: room)
         #expect(first == ChatMessage(room: room, user: john, text: "hi", timestamp: 1_732_860_000_000, seq: 1))
         #expect(second.seq == 2)
-        #expect(try await service.history(of: room) == [first, second])
+        #expect(await service.history(of: room) == [first, second])
         #expect(try await service.search(in: room, matching: "THERE") == [second])
         await #expect(throws: ChatError.invalidMessage("message must not be empty")) { try await service.post("", by: john, in: room) }
     }
@@ -76,7 +76,27 @@ private struct FixedClock: WallClock {
         let room = try await service.createRoom()
         let john = try await service.createUser(named: "John")
         for index in 1...8 { _ = try await service.post("m\(index)", by: john, in: room) }
-        #expect(try await service.history(of: room).map(\.seq) == [4, 5, 6, 7, 8])
+        #expect(await service.history(of: room).map(\.seq) == [4, 5, 6, 7, 8])
+    }
+
+    /// The chat log (Elasticsearch) being down must not refuse joins: the recent history is played.
+    @Test func historyFallsBackToTheRecentHistoryWhenTheLogIsDown() async throws {
+        struct DownLog: MessageLog {
+            struct Down: Error {}
+            func append(_ messages: [ChatMessage]) async throws { throw Down() }
+            func history(of room: RoomID, before seq: Int64?, limit: Int) async throws -> [ChatMessage] { throw Down() }
+            func search(in room: RoomID, matching query: String, limit: Int, offset: Int) async throws -> [ChatMessage] { throw Down() }
+        }
+        let backends = ChatBackends(
+            users: InMemoryUserStore(), rooms: InMemoryRoomStore(), presence: InMemoryPresenceStore(),
+            broker: InMemoryMessageBroker(recentCapacity: 3), log: DownLog()
+        )
+        let service = ChatService(backends: backends, configuration: .init(historyLimit: 5))
+        let room = try await service.createRoom()
+        #expect(await service.history(of: room).isEmpty, "a new room: nothing, and no failure")
+        let john = try await service.createUser(named: "John")
+        for index in 1...8 { _ = try? await service.post("m\(index)", by: john, in: room) }
+        #expect(await service.history(of: room).map(\.seq) == [6, 7, 8], "what the broker holds")
     }
 
     @Test func aFailingBackendIsReportedAsUnavailable() async throws {

@@ -138,7 +138,7 @@ public final class ChatService: Sendable {
 
     /// The room's latest messages, oldest first: the broker's recent history, completed from the
     /// chat log when the broker holds fewer than asked for.
-    public func history(of room: RoomID, limit: Int? = nil) async throws(ChatError) -> [ChatMessage] {
+    public func history(of room: RoomID, limit: Int? = nil) async -> [ChatMessage] {
         let limit = limit ?? configuration.historyLimit
         guard limit > 0 else { return [] }
         var recent: [ChatMessage]
@@ -150,10 +150,15 @@ public final class ChatService: Sendable {
         }
         let oldest = recent.first?.seq
         if recent.count < limit, oldest.map({ $0 > 1 }) ?? true {
-            let older = try await backend("read chat log") {
-                try await backends.log.history(of: room, before: oldest, limit: limit - recent.count)
+            do {
+                let older = try await backends.log.history(of: room, before: oldest, limit: limit - recent.count)
+                recent.insert(contentsOf: older, at: 0)
+            } catch {
+                // A join with less history beats a refused join: what is played stays gap-free
+                // up to the live messages, only older ones are missing. Without any history
+                // source at all, the join goes on with none.
+                logger.warning("chat log unavailable; joining with the recent history only", metadata: ["room": "\(room)", "error": "\(error)"])
             }
-            recent.insert(contentsOf: older, at: 0)
         }
         return recent
     }

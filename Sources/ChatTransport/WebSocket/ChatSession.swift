@@ -107,7 +107,7 @@ final class ChatSession {
             return .failed(entered: true, ticket: nil, error: error)
         }
         do {
-            let history = try await service.history(of: room)
+            let history = await service.history(of: room)
             try await hub.completeJoin(of: member, ticket: ticket, history: history)
             return .joined(ticket)
         } catch {
