@@ -49,9 +49,10 @@ start() {
     local fresh=0
     if [ ! -d "$datadir/mysql" ]; then
         fresh=1
-        mkdir -p "$datadir"
+        mkdir -p "$datadir" "$dir/tmp"
         # --auth-root-authentication-method=socket keeps root reachable over the socket only.
-        mariadb-install-db --no-defaults --user=root --datadir="$datadir" \
+        # A tmpdir of its own: concurrent installs sharing /tmp collided on temporary tables.
+        mariadb-install-db --no-defaults --user=root --datadir="$datadir" --tmpdir="$dir/tmp" \
             --auth-root-authentication-method=socket --skip-test-db \
             --skip-name-resolve >"$dir/install.log" 2>&1 || {
             echo "mariadb-install-db failed; see $dir/install.log" >&2
@@ -60,7 +61,8 @@ start() {
         }
     fi
     # Small buffers and no binary log: a test server must start in a second or two.
-    mariadbd --no-defaults --user=root --datadir="$datadir" \
+    mkdir -p "$dir/tmp"
+    mariadbd --no-defaults --user=root --datadir="$datadir" --tmpdir="$dir/tmp" \
         --bind-address=127.0.0.1 --port="$port" --socket="$socket" --pid-file="$pidfile" \
         --skip-name-resolve --skip-log-bin --innodb-buffer-pool-size=32M \
         --innodb-log-file-size=8M --innodb-flush-log-at-trx-commit=2 --skip-innodb-doublewrite \

@@ -127,7 +127,9 @@ import Testing
     @Test(.timeLimit(.minutes(1)))
     func aCancelledWaiterLeavesTheQueueAndTheSessionIsHandedOn() async throws {
         try await MariaDBTestServer.withDatabase(maximumConnections: 1) { pool in
-            let holder = Task { try await pool.query("SELECT SLEEP(0.5)") }
+            // Held long enough that the patient waiter is still waiting when the other is
+            // cancelled, even on a machine busy with other tests.
+            let holder = Task { try await pool.query("SELECT SLEEP(3)") }
             while pool.statistics.leased == 0 { try await Task.sleep(for: .milliseconds(5)) }
             let cancelled = Task { try await pool.query("SELECT 1") }
             let patient = Task { try await pool.query("SELECT 2") }
