@@ -58,14 +58,34 @@ public enum ServiceScript {
     }
 }
 
-/// A redis-server of one test's own on a random port, in a throwaway directory.
-public struct OwnRedisServer: Sendable {
-    public let port = Int.random(in: 20_000...29_999)
-    public let directory = FileManager.default.temporaryDirectory.appendingPathComponent("chat-redis-\(UInt32.random(in: 0...UInt32.max))")
+/// A Redis or MariaDB server of one test's own on a random port, in a throwaway directory, for
+/// tests that stop and restart it. MariaDB comes with the test user `chat`/`chat` and database
+/// `chat_test` that scripts/services/mariadb.sh creates.
+public struct OwnServer: Sendable {
+    public enum Kind: Sendable {
+        case redis
+        case mariadb
+    }
 
-    public init() {}
+    public let kind: Kind
+    public let port: Int
+    public let directory: URL
 
-    public var url: String { "redis://127.0.0.1:\(port)" }
+    public init(_ kind: Kind) {
+        self.kind = kind
+        switch kind {
+        case .redis: port = Int.random(in: 20_000...29_999)
+        case .mariadb: port = Int.random(in: 33_000..<43_000)
+        }
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("chat-\(kind)-\(UInt32.random(in: 0...UInt32.max))")
+    }
+
+    public var url: String {
+        switch kind {
+        case .redis: "redis://127.0.0.1:\(port)"
+        case .mariadb: "mariadb://chat:chat@127.0.0.1:\(port)/chat_test"
+        }
+    }
 
     public func start() async throws { try await script("start") }
     public func stop() async throws { try await script("stop") }
@@ -77,38 +97,11 @@ public struct OwnRedisServer: Sendable {
     }
 
     private func script(_ command: String) async throws {
+        let (name, portVariable) = kind == .redis ? ("redis.sh", "REDIS_PORT") : ("mariadb.sh", "MARIADB_PORT")
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("server"), withIntermediateDirectories: true)
         try await ServiceScript.run(
-            "redis.sh", [command, directory.appendingPathComponent("server").path],
-            environment: ["REDIS_PORT": String(port)], log: directory.appendingPathComponent("\(command).log")
-        )
-    }
-}
-
-/// A MariaDB server of one test's own on a random port, in a throwaway directory, with the
-/// test user `chat`/`chat` and database `chat_test` that scripts/services/mariadb.sh creates.
-public struct OwnMariaDBServer: Sendable {
-    public let port = Int.random(in: 33_000..<43_000)
-    public let directory = FileManager.default.temporaryDirectory.appendingPathComponent("chat-mariadb-\(UInt32.random(in: 0...UInt32.max))")
-
-    public init() {}
-
-    public var url: String { "mariadb://chat:chat@127.0.0.1:\(port)/chat_test" }
-
-    public func start() async throws { try await script("start") }
-    public func stop() async throws { try await script("stop") }
-
-    /// Stops the server (if running) and removes its data directory.
-    public func remove() async {
-        try? await stop()
-        try? FileManager.default.removeItem(at: directory)
-    }
-
-    private func script(_ command: String) async throws {
-        try FileManager.default.createDirectory(at: directory.appendingPathComponent("server"), withIntermediateDirectories: true)
-        try await ServiceScript.run(
-            "mariadb.sh", [command, directory.appendingPathComponent("server").path],
-            environment: ["MARIADB_PORT": String(port)], log: directory.appendingPathComponent("\(command).log")
+            name, [command, directory.appendingPathComponent("server").path],
+            environment: [portVariable: String(port)], log: directory.appendingPathComponent("\(command).log")
         )
     }
 }

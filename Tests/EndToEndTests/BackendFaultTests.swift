@@ -10,7 +10,7 @@ struct BackendFaultTests {
     static let logger = Logger(label: "test.backends")
 
     @Test func chatResumesAfterRedisRestarts() async throws {
-        let redis = OwnRedisServer()
+        let redis = OwnServer(.redis)
         try await redis.start()
         let serverID = ServerID.random()
         let selection = try BackendSelection(redis: redis.url, mariadb: nil, elasticsearch: nil)
@@ -52,7 +52,7 @@ struct BackendFaultTests {
     }
 
     @Test func theAPIAnswers503WhileMariaDBIsDownAndRoomsKeepChatting() async throws {
-        let mariadb = OwnMariaDBServer()
+        let mariadb = OwnServer(.mariadb)
         try await mariadb.start()
         do {
             let migrate = try ChatdProcess(["migrate", "--mariadb", mariadb.url])

@@ -79,11 +79,11 @@ enum MariaDBTestServer {
     }
 }
 
-/// A MariaDB server of a test's own (``OwnMariaDBServer``), for tests that take the server away
+/// A MariaDB server of a test's own (``OwnServer``), for tests that take the server away
 /// (which would break every other test on the shared one), with a pool configuration that
 /// notices quickly.
 struct PrivateMariaDBServer {
-    private let server = OwnMariaDBServer()
+    private let server = OwnServer(.mariadb)
 
     var port: Int { server.port }
 

@@ -14,7 +14,7 @@ import Testing
 /// never goes down under them.
 @Suite struct RedisRestartTests {
     @Test func theBrokerComesBackAfterARedisRestart() async throws {
-        let server = OwnRedisServer()
+        let server = OwnServer(.redis)
         try await server.start()
         var configuration = RedisConfiguration(host: "127.0.0.1", port: server.port)
         configuration.connectTimeout = .milliseconds(500)
