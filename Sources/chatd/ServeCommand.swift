@@ -31,12 +31,12 @@ struct ServeCommand: AsyncParsableCommand {
         guard (0...65535).contains(port) else {
             throw ValidationError("port must be 0 to 65535")
         }
+        var configuration = ChatServerConfiguration(host: host, port: port)
+        try transport.apply(to: &configuration)  // every flag is checked before any backend is contacted
         let selection = try backends.selection(environment: environment)
         let serverID = ServerID.random()
         let backends = try await selection.makeBackends(server: serverID, logger: logger)
         let service = ChatService(backends: backends, server: serverID, logger: logger)
-        var configuration = ChatServerConfiguration(host: host, port: port)
-        try transport.apply(to: &configuration)
         let server = ChatServer(service: service, configuration: configuration, logger: logger)
         logger.info("chatd starting", metadata: ["server": "\(service.server)", "backends": "\(selection.summary)"])
         let announce = Task {

@@ -31,8 +31,8 @@ struct ChatdElasticsearchTests {
         let chatd = try ChatdProcess(["--host", "127.0.0.1", "--port", "0"], environment: ["CHATD_ELASTICSEARCH_URL": fake.url])
         let port = try await chatd.listeningPort()
         #expect(chatd.output.contains("chat log: Elasticsearch \(fake.url)"))
-        _ = try await post(port: port, path: "/v1/chatrooms", body: "")
-        _ = try await post(port: port, path: "/v1/users", body: #"{"name": "Op"}"#)
+        _ = try await LoopbackHTTP.request(.POST, port: port, "/v1/chatrooms", body: "")
+        _ = try await LoopbackHTTP.request(.POST, port: port, "/v1/users", body: #"{"name": "Op"}"#)
         let client = try await ChatClient.join("ws://127.0.0.1:\(port)/v1/chatrooms/1/join?user=Op")
 
         client.send("before the outage")
@@ -49,13 +49,5 @@ struct ChatdElasticsearchTests {
         #expect(fake.documents(in: 1).map(\.message) == ["before the outage"] + (1...5).map { "during the outage \($0)" })
         #expect(fake.with { $0.counters.created } == 6)
         #expect(!chatd.output.contains("left unindexed"), "log: \(chatd.output)")
-    }
-
-    private static func post(port: Int, path: String, body: String) async throws -> String {
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
-        request.method = .POST
-        request.body = .bytes(ByteBuffer(string: body))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-        return String(buffer: try await response.body.collect(upTo: 1 << 16))
     }
 }

@@ -13,9 +13,9 @@ struct ChatdProcessTests {
         let port = try await chatd.listeningPort()
         #expect(chatd.output.contains("in-memory"), "the log says which backends serve")
 
-        let room = try await Self.post(port: port, path: "/v1/chatrooms", body: "")
-        #expect(room.contains(#""id":1"#))
-        _ = try await Self.post(port: port, path: "/v1/users", body: #"{"name": "Op"}"#)
+        let room = try await LoopbackHTTP.request(.POST, port: port, "/v1/chatrooms", body: "")
+        #expect(room.json?["id"] as? Int == 1)
+        _ = try await LoopbackHTTP.request(.POST, port: port, "/v1/users", body: #"{"name": "Op"}"#)
         let client = try await ChatClient.join("ws://127.0.0.1:\(port)/v1/chatrooms/1/join?user=Op")
         client.send("before shutdown")
         try await client.waitForMessages(1)
@@ -46,13 +46,5 @@ struct ChatdProcessTests {
         let chatd = try ChatdProcess(arguments)
         #expect(try await chatd.waitForExit() != 0)
         #expect(chatd.output.contains(message), "log: \(chatd.output)")
-    }
-
-    private static func post(port: Int, path: String, body: String) async throws -> String {
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
-        request.method = .POST
-        request.body = .bytes(ByteBuffer(string: body))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-        return String(buffer: try await response.body.collect(upTo: 1 << 16))
     }
 }

@@ -21,11 +21,11 @@ struct MultiServerTests {
             let second = try ChatdProcess(flags)
             let (one, two) = (try await first.listeningPort(), try await second.listeningPort())
 
-            let room = try #require(try await Self.http(.POST, port: one, "/v1/chatrooms").json?["id"] as? Int)
-            #expect(try await Self.http(.POST, port: one, "/v1/users", body: #"{"name": "Ann"}"#).status == 200)
-            #expect(try await Self.http(.POST, port: two, "/v1/users", body: #"{"name": "Bob"}"#).status == 200)
-            #expect(try await Self.http(.POST, port: one, "/v1/users", body: #"{"name": "Bob"}"#).status == 409, "one user table")
-            #expect((try await Self.http(.GET, port: two, "/v1/chatrooms").json?["ids"] as? [Int]) == [room], "one room table")
+            let room = try #require(try await LoopbackHTTP.request(.POST, port: one, "/v1/chatrooms").json?["id"] as? Int)
+            #expect(try await LoopbackHTTP.request(.POST, port: one, "/v1/users", body: #"{"name": "Ann"}"#).status == 200)
+            #expect(try await LoopbackHTTP.request(.POST, port: two, "/v1/users", body: #"{"name": "Bob"}"#).status == 200)
+            #expect(try await LoopbackHTTP.request(.POST, port: one, "/v1/users", body: #"{"name": "Bob"}"#).status == 409, "one user table")
+            #expect((try await LoopbackHTTP.request(.GET, port: two, "/v1/chatrooms").json?["ids"] as? [Int]) == [room], "one room table")
 
             let ann = try await ChatClient.join("ws://127.0.0.1:\(one)/v1/chatrooms/\(room)/join?user=Ann")
             let bob = try await ChatClient.join("ws://127.0.0.1:\(two)/v1/chatrooms/\(room)/join?user=Bob")
@@ -42,7 +42,7 @@ struct MultiServerTests {
             // A server started later plays the room's history from Redis.
             let third = try ChatdProcess(flags)
             let three = try await third.listeningPort()
-            #expect(try await Self.http(.POST, port: three, "/v1/users", body: #"{"name": "Cat"}"#).status == 200)
+            #expect(try await LoopbackHTTP.request(.POST, port: three, "/v1/users", body: #"{"name": "Cat"}"#).status == 200)
             let cat = try await ChatClient.join("ws://127.0.0.1:\(three)/v1/chatrooms/\(room)/join?user=Cat")
             #expect(try await cat.waitForMessages(2) == seenByAnn)
 
@@ -64,24 +64,10 @@ struct MultiServerTests {
         }
     }
 
-    struct Reply {
-        let status: Int
-        let json: [String: Any]?
-    }
-
-    static func http(_ method: HTTPMethod, port: Int, _ path: String, body: String? = nil) async throws -> Reply {
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
-        request.method = method
-        if let body { request.body = .bytes(ByteBuffer(string: body)) }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-        let bytes = try await response.body.collect(upTo: 1 << 20)
-        return Reply(status: Int(response.status.code), json: try? JSONSerialization.jsonObject(with: Data(buffer: bytes)) as? [String: Any])
-    }
-
     static func waitForUsers(port: Int, room: Int, _ expected: [String], within seconds: Int = 10) async throws {
         var current: [String] = []
         _ = try await eventually("users of room \(room) on :\(port): expected \(expected), still \(current)", timeout: .seconds(seconds)) {
-            current = try await http(.GET, port: port, "/v1/chatrooms/\(room)/users").json?["users"] as? [String] ?? []
+            current = try await LoopbackHTTP.request(.GET, port: port, "/v1/chatrooms/\(room)/users").json?["users"] as? [String] ?? []
             return current == expected ? true : nil
         }
     }
