@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "ChatTransport", targets: ["ChatTransport"]),
         .executable(name: "chatd", targets: ["chatd"]),
         .executable(name: "fanout-cost", targets: ["fanout-cost"]),
+        .executable(name: "chat-bench", targets: ["chat-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -30,6 +31,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         // Test-only: an independent WebSocket client drives the server over loopback.
         .package(url: "https://github.com/hummingbird-project/swift-websocket.git", from: "1.6.2"),
+        // chat-bench: latency percentiles.
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         // Domain, ports, use cases and in-memory adapters. No C libraries, no transport.
@@ -114,6 +117,20 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Load generator that speaks only the seed API, so it can measure any server (docs/performance.md).
+        .executableTarget(
+            name: "chat-bench",
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // Test-only: starts Redis and MariaDB servers of a test's own (scripts/services/*.sh).
         .target(
             name: "ChatTestServices",
@@ -168,6 +185,7 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "chatd",  // built for the process tests, which run the binary
+                "chat-bench",  // run by ChatBenchTests against a spawned chatd
                 "ChatCore",
                 "ChatStorage",
                 "ChatTestServices",
