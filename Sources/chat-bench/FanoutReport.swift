@@ -10,6 +10,8 @@ struct FanoutReport: Encodable {
     let rate: Double
     let duration: Double
     let publishSeconds: Double
+    /// From the first message sent to the last one received.
+    let deliverySeconds: Double
     let drainSeconds: Double
     let wallSeconds: Double
     let messagesPublished: UInt64
@@ -53,7 +55,7 @@ struct FanoutReport: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case scenario, url, rooms, members, publishers, rate, duration
-        case publishSeconds = "publish_seconds", drainSeconds = "drain_seconds", wallSeconds = "wall_seconds"
+        case publishSeconds = "publish_seconds", deliverySeconds = "delivery_seconds", drainSeconds = "drain_seconds", wallSeconds = "wall_seconds"
         case messagesPublished = "messages_published", expectedDeliveries = "expected_deliveries", deliveries
         case deliveriesPerSecond = "deliveries_per_second", lost, unexpected, outOfOrder = "out_of_order"
         case unparsedFrames = "unparsed_frames", latencyMs = "latency_ms", client
@@ -61,7 +63,7 @@ struct FanoutReport: Encodable {
 
     init(
         url: String, rooms: Int, members: Int, publishers: Int, rate: Double, duration: Double, publishSeconds: Double,
-        drainSeconds: Double, wallSeconds: Double, counts: LoopStats.Snapshot, expected: UInt64, cpu: CPUTime, threads: Int
+        deliverySeconds: Double, drainSeconds: Double, wallSeconds: Double, counts: LoopStats.Snapshot, expected: UInt64, cpu: CPUTime, threads: Int
     ) {
         self.url = url
         self.rooms = rooms
@@ -70,12 +72,13 @@ struct FanoutReport: Encodable {
         self.rate = rate
         self.duration = duration
         self.publishSeconds = publishSeconds
+        self.deliverySeconds = deliverySeconds
         self.drainSeconds = drainSeconds
         self.wallSeconds = wallSeconds
         messagesPublished = counts.totalPublished
         expectedDeliveries = expected
         deliveries = counts.received
-        deliveriesPerSecond = publishSeconds > 0 ? Double(counts.received) / publishSeconds : 0
+        deliveriesPerSecond = deliverySeconds > 0 ? Double(counts.received) / deliverySeconds : 0
         lost = expected > counts.received ? expected - counts.received : 0
         unexpected = counts.received > expected ? counts.received - expected : 0
         outOfOrder = counts.outOfOrder
@@ -104,7 +107,7 @@ struct FanoutReport: Encodable {
         return """
             fanout against \(url): \(rooms) room(s) x \(members) members, \(publishers) publishers at \(f(rate)) msg/s for \(f(duration)) s
               published     \(messagesPublished) messages, \(expectedDeliveries) deliveries expected
-              delivered     \(deliveries) (\(f(deliveriesPerSecond, 0)) per second)
+              delivered     \(deliveries) (\(f(deliveriesPerSecond, 0)) per second over \(f(deliverySeconds, 2)) s, first send to last delivery)
               lost          \(lost)\(unexpected > 0 ? "  (\(unexpected) more than expected)" : "")
               out of order  \(outOfOrder)
               latency ms    p50 \(f(latencyMs.p50, 2))  p99 \(f(latencyMs.p99, 2))  p99.9 \(f(latencyMs.p99_9, 2))  max \(f(latencyMs.max, 2))

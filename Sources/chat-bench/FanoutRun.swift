@@ -59,6 +59,7 @@ struct FanoutRun {
         // Publish: publisher p is member p / R of room p % R, at its share of the total rate.
         let cpuBefore = CPUTime.now()
         let start = ContinuousClock.now
+        let startNanoseconds = NIODeadline.now().uptimeNanoseconds
         let stopAt = NIODeadline.now() + .nanoseconds(Int64(duration * 1e9))
         for p in 0..<publishers {
             let member = all[(p % rooms) * members + p / rooms]
@@ -80,6 +81,8 @@ struct FanoutRun {
         let cpu = CPUTime.now() - cpuBefore
         let counts = try await collect(loopStats)
         let wall = (ContinuousClock.now - start).seconds
+        // Deliveries per second over the time they took: first publish to last delivery.
+        let deliverySeconds = counts.lastReceivedAt > startNanoseconds ? Double(counts.lastReceivedAt - startNanoseconds) / 1e9 : publishSeconds
 
         // Close every connection with the close handshake.
         for member in all { member.handler.eventLoop.execute { member.handler.value.close(timeout: .seconds(2)) } }
@@ -87,7 +90,7 @@ struct FanoutRun {
 
         return FanoutReport(
             url: "http://\(host):\(port)", rooms: rooms, members: members, publishers: publishers, rate: rate,
-            duration: duration, publishSeconds: publishSeconds, drainSeconds: drain, wallSeconds: wall,
+            duration: duration, publishSeconds: publishSeconds, deliverySeconds: deliverySeconds, drainSeconds: drain, wallSeconds: wall,
             counts: counts, expected: expected(counts), cpu: cpu, threads: loops.count)
     }
 

@@ -11,13 +11,15 @@ final class LoopStats {
     var unparsed: UInt64 = 0
     /// Messages written by this loop's publishers, per room index.
     var published: [Int: UInt64] = [:]
+    /// When the last message of this run arrived (monotonic nanoseconds).
+    var lastReceivedAt: UInt64 = 0
     /// Delivery latency in microseconds.
     var latency = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
 
     init() {}
 
     var snapshot: Snapshot {
-        Snapshot(received: received, outOfOrder: outOfOrder, unparsed: unparsed, published: published, latency: latency)
+        Snapshot(received: received, outOfOrder: outOfOrder, unparsed: unparsed, published: published, lastReceivedAt: lastReceivedAt, latency: latency)
     }
 
     struct Snapshot: Sendable {
@@ -25,6 +27,7 @@ final class LoopStats {
         var outOfOrder: UInt64 = 0
         var unparsed: UInt64 = 0
         var published: [Int: UInt64] = [:]
+        var lastReceivedAt: UInt64 = 0
         var latency = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
 
         var totalPublished: UInt64 { published.values.reduce(0, +) }
@@ -34,6 +37,7 @@ final class LoopStats {
             outOfOrder += other.outOfOrder
             unparsed += other.unparsed
             published.merge(other.published, uniquingKeysWith: +)
+            lastReceivedAt = Swift.max(lastReceivedAt, other.lastReceivedAt)
             latency.add(other.latency)
         }
     }

@@ -58,6 +58,7 @@ final class MemberHandler: ChannelInboundHandler {
             return
         }
         stats.received += 1
+        stats.lastReceivedAt = now
         if let lastSeq, fields.seq <= lastSeq { stats.outOfOrder += 1 } else { lastSeq = fields.seq }
         let micros = now > fields.sentAt ? (now - fields.sentAt) / 1_000 : 0
         _ = stats.latency.record(max(micros, 1))
