@@ -22,6 +22,12 @@ struct TransportOptions: ParsableArguments {
     @Option(help: "Bytes a slow reader may have queued before it is closed with 1008 (default 4194304).")
     var maxQueuedBytes: Int?
 
+    @Option(help: "Connections waiting to be accepted before new ones are refused for a second; capped by net.core.somaxconn (default 4096).")
+    var listenBacklog: Int?
+
+    @Option(help: "Milliseconds the fan-out waits before flushing a connection, so messages share a syscall (default 0: end of each event-loop tick).")
+    var flushWindowMs: Double?
+
     func apply(to configuration: inout ChatServerConfiguration) throws {
         if noDeflate {
             configuration.deflate = nil
@@ -44,6 +50,14 @@ struct TransportOptions: ParsableArguments {
         if let maxQueuedBytes {
             guard maxQueuedBytes >= 64 * 1024 else { throw ValidationError("--max-queued-bytes must be at least 65536") }
             configuration.maximumQueuedBytesPerConnection = maxQueuedBytes
+        }
+        if let listenBacklog {
+            guard listenBacklog >= 1 else { throw ValidationError("--listen-backlog must be positive") }
+            configuration.listenBacklog = listenBacklog
+        }
+        if let flushWindowMs {
+            guard (0...1_000).contains(flushWindowMs) else { throw ValidationError("--flush-window-ms must be between 0 and 1000") }
+            configuration.flushWindow = .nanoseconds(Int64(flushWindowMs * 1_000_000))
         }
     }
 }

@@ -23,8 +23,10 @@ import Testing
         OutboundChatFrame(message(seq), compressors: nil, allocator: .init())
     }
 
-    private func makeHub() -> LoopRoomHub {
-        LoopRoomHub(eventLoop: loop, slowConsumers: SlowConsumerPolicy(maximumQueuedBytes: 1 << 20, grace: .seconds(1)), counters: TransportCounters())
+    private func makeHub(flushWindow: TimeAmount = .zero) -> LoopRoomHub {
+        LoopRoomHub(
+            eventLoop: loop, slowConsumers: SlowConsumerPolicy(maximumQueuedBytes: 1 << 20, grace: .seconds(1)), counters: TransportCounters(),
+            flushWindow: flushWindow)
     }
 
     private func makeMember(_ number: UInt64, windowBits: UInt8? = nil) throws -> (RoomMember, EmbeddedChannel, IOCounter) {
@@ -82,6 +84,29 @@ import Testing
             #expect(try written(channel) == (1...5).map { frame(Int64($0)) })
             #expect(counter.flushes == flushesBefore[index] + 1, "five messages in one tick, one flush")
         }
+    }
+
+    @Test func aFlushWindowGathersTheMessagesOfThatWindowIntoOneFlush() throws {
+        let hub = makeHub(flushWindow: .milliseconds(5))
+        let (member, channel, counter) = try makeMember(1)
+        hub.add(member)
+        hub.completeJoin(of: member, history: [], allocator: .init())
+        loop.advanceTime(by: .milliseconds(5))
+        let flushesBefore = counter.flushes
+
+        hub.deliver(outbound(1), room: room)
+        loop.run()
+        hub.deliver(outbound(2), room: room)  // a later tick, inside the window
+        loop.advanceTime(by: .milliseconds(4))
+        #expect(counter.flushes == flushesBefore, "nothing is flushed before the window ends")
+        hub.deliver(outbound(3), room: room)
+        loop.advanceTime(by: .milliseconds(1))
+        #expect(counter.flushes == flushesBefore + 1, "one flush for the three messages of the window")
+        #expect(try written(channel) == [frame(1), frame(2), frame(3)])
+
+        hub.deliver(outbound(4), room: room)
+        loop.advanceTime(by: .milliseconds(5))
+        #expect(counter.flushes == flushesBefore + 2, "the next message opens a new window")
     }
 
     @Test func removedMembersGetNothingAndOthersKeepTheirSlots() throws {

@@ -41,6 +41,8 @@ struct ChatdProcessTests {
         (["--port", "70000"], "port must be 0 to 65535"),
         (["--presence-lease", "60"], "presence lease must be 1 to 20 seconds"),
         (["migrate"], "nothing to migrate"),
+        (["--listen-backlog", "0"], "--listen-backlog must be positive"),
+        (["--flush-window-ms", "2000"], "--flush-window-ms must be between 0 and 1000"),
     ])
     func refusesWhatItCannotDoWithAMessage(_ arguments: [String], _ message: String) async throws {
         let chatd = try ChatdProcess(arguments)

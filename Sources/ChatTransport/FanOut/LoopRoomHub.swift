@@ -11,14 +11,17 @@ final class LoopRoomHub {
     let eventLoop: any EventLoop
     private let slowConsumers: SlowConsumerPolicy
     private let counters: TransportCounters
+    /// How long a written member waits for its flush; zero: until the end of the loop tick.
+    private let flushWindow: TimeAmount
     private var rooms: [RoomID: [RoomMember]] = [:]
     private var dirty: [RoomMember] = []
     private var flushScheduled = false
 
-    init(eventLoop: any EventLoop, slowConsumers: SlowConsumerPolicy, counters: TransportCounters) {
+    init(eventLoop: any EventLoop, slowConsumers: SlowConsumerPolicy, counters: TransportCounters, flushWindow: TimeAmount = .zero) {
         self.eventLoop = eventLoop
         self.slowConsumers = slowConsumers
         self.counters = counters
+        self.flushWindow = flushWindow
     }
 
     /// Lists a member that has not played history yet: live messages are held for it.
@@ -86,9 +89,16 @@ final class LoopRoomHub {
         }
         if !flushScheduled {
             flushScheduled = true
-            // Runs after the tasks already queued on this loop: every message that arrives in
-            // the same tick shares one flush (one syscall) per member.
-            eventLoop.assumeIsolated().execute { self.flushDirty() }
+            if flushWindow > .zero {
+                // Every message of the next `flushWindow` shares one flush per member: the
+                // syscall (most of a delivery's cost on loopback, docs/performance.md) is paid
+                // once per window, at the price of that much latency.
+                eventLoop.assumeIsolated().scheduleTask(in: flushWindow) { self.flushDirty() }
+            } else {
+                // Runs after the tasks already queued on this loop: every message that arrives
+                // in the same tick shares one flush (one syscall) per member.
+                eventLoop.assumeIsolated().execute { self.flushDirty() }
+            }
         }
     }
 

@@ -41,12 +41,17 @@ final class RoomHub: Sendable {
     private let slowConsumers: SlowConsumerPolicy
     private let counters: TransportCounters
     private let compressors: FrameCompressors?
+    private let flushWindow: TimeAmount
     private let logger: Logger
     private let allocator = ByteBufferAllocator()
     private let state = Mutex(State())
 
-    init(service: ChatService, slowConsumers: SlowConsumerPolicy, counters: TransportCounters, compressors: FrameCompressors?, logger: Logger) {
+    init(
+        service: ChatService, slowConsumers: SlowConsumerPolicy, counters: TransportCounters, compressors: FrameCompressors?,
+        flushWindow: TimeAmount = .zero, logger: Logger
+    ) {
         self.service = service
+        self.flushWindow = flushWindow
         self.slowConsumers = slowConsumers
         self.counters = counters
         self.compressors = compressors
@@ -142,7 +147,7 @@ final class RoomHub: Sendable {
     private func loopHub(for loop: any EventLoop) -> NIOLoopBound<LoopRoomHub> {
         let key = ObjectIdentifier(loop)
         if let hub = state.withLock({ $0.loopHubs[key] }) { return hub }
-        let hub = NIOLoopBound(LoopRoomHub(eventLoop: loop, slowConsumers: slowConsumers, counters: counters), eventLoop: loop)
+        let hub = NIOLoopBound(LoopRoomHub(eventLoop: loop, slowConsumers: slowConsumers, counters: counters, flushWindow: flushWindow), eventLoop: loop)
         return state.withLock { state in
             if let existing = state.loopHubs[key] { return existing }
             state.loopHubs[key] = hub

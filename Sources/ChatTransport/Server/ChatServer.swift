@@ -33,6 +33,7 @@ public final class ChatServer: Service {
             slowConsumers: configuration.slowConsumerPolicy,
             counters: counters,
             compressors: compressors,
+            flushWindow: configuration.flushWindow,
             logger: logger
         )
         let router = Router()
@@ -51,7 +52,8 @@ public final class ChatServer: Service {
                     configuration: configuration
                 )
             },
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "chatd"),
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "chatd", backlog: configuration.listenBacklog),
             onServerRunning: { channel in address.bound(port: channel.localAddress?.port ?? configuration.port) },
             eventLoopGroupProvider: .shared(eventLoopGroup),
             logger: logger

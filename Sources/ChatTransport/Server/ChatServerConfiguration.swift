@@ -6,6 +6,10 @@ public struct ChatServerConfiguration: Sendable {
     public var host: String
     /// Port to listen on; 0 picks a free one (see ``ChatServer/boundPort``).
     public var port: Int
+    /// Connections the kernel may hold for `accept` (the kernel caps it at `net.core.somaxconn`).
+    /// When it overflows, a client's SYN is dropped and retried after a second: a crowd
+    /// reconnecting after a restart needs room here (docs/performance.md, join-storm).
+    public var listenBacklog: Int
     /// Largest accepted WebSocket frame payload, and largest reassembled message, in bytes.
     /// Larger ones close the connection with 1009.
     public var maximumMessageBytes: Int
@@ -36,10 +40,15 @@ public struct ChatServerConfiguration: Sendable {
     /// Chat messages a connection may send per second, with bursts of as many (1008 beyond
     /// it); nil: unlimited.
     public var maximumMessagesPerSecond: Int?
+    /// How long the fan-out waits before flushing a member it wrote to, so the messages of
+    /// that window share one syscall; zero flushes at the end of each event-loop tick.
+    /// Trades latency for CPU per delivery (docs/performance.md).
+    public var flushWindow: TimeAmount
 
     public init(
         host: String = "0.0.0.0",
         port: Int = 8080,
+        listenBacklog: Int = 4096,
         maximumMessageBytes: Int = 16 * 1024,
         maximumRequestBodyBytes: Int = 16 * 1024,
         maximumQueuedBytesPerConnection: Int = 4 * 1024 * 1024,
@@ -52,10 +61,12 @@ public struct ChatServerConfiguration: Sendable {
         slowConsumerGrace: TimeAmount = .seconds(1),
         pingInterval: TimeAmount? = .seconds(30),
         idleTimeout: TimeAmount = .seconds(60),
-        maximumMessagesPerSecond: Int? = 50
+        maximumMessagesPerSecond: Int? = 50,
+        flushWindow: TimeAmount = .zero
     ) {
         self.host = host
         self.port = port
+        self.listenBacklog = listenBacklog
         self.maximumMessageBytes = maximumMessageBytes
         self.maximumRequestBodyBytes = maximumRequestBodyBytes
         self.maximumQueuedBytesPerConnection = maximumQueuedBytesPerConnection
@@ -69,6 +80,7 @@ public struct ChatServerConfiguration: Sendable {
         self.pingInterval = pingInterval
         self.idleTimeout = idleTimeout
         self.maximumMessagesPerSecond = maximumMessagesPerSecond
+        self.flushWindow = flushWindow
     }
 
     var webSocketLimits: WebSocketLimits {

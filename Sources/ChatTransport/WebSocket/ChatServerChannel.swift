@@ -179,7 +179,10 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
         )
         session.socket = socket
         member.onClose = { [weak socket] code, reason in socket?.close(code, reason: reason) }
-        socket.onCloseFrameSent = { [weak member] in member?.stopWriting() }
+        // Strong: a weak reference would give every member a side table, and the fan-out
+        // retains and releases members on its hottest loop (perf: 3% of chatd's CPU in the
+        // slow refcount path). No cycle: the member holds the socket weakly.
+        socket.onCloseFrameSent = { member.stopWriting() }
         try channel.pipeline.syncOperations.addHandler(member, position: .first)
         try channel.pipeline.syncOperations.addHandler(socket)
         session.start()

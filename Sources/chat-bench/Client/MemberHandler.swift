@@ -2,28 +2,45 @@ import NIOCore
 import NIOWebSocket
 
 /// One member's end of a WebSocket after the upgrade: counts and times every message it
-/// receives, answers pings and the close handshake, and, for a publisher, sends text frames
-/// at a set rate. Lives on its channel's event loop only.
+/// receives, inflates compressed ones, answers pings and the close handshake, and, for a
+/// publisher, sends text frames at a set rate. Lives on its channel's event loop only.
 final class MemberHandler: ChannelInboundHandler {
     typealias InboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
 
+    /// What a joining member waits for in a join storm: the message with this `seq` (the last
+    /// of the room's history), timed from `startedAt` (monotonic ns, before the TCP connect).
+    struct HistoryWatch {
+        var startedAt: UInt64
+        var lastSeq: UInt64
+    }
+
     private let stats: LoopStats
     private let room: Int
+    /// Whether the server agreed to permessage-deflate, so RSV1 frames are compressed.
+    private let inflates: Bool
+    private var historyWatch: HistoryWatch?
     private var context: ChannelHandlerContext?
-    private var lastSeq: UInt64?
     private var closing = false
+
+    /// The last room `seq` this member saw, and how many messages of the run it received.
+    private(set) var lastSeq: UInt64?
+    private(set) var receivedCount: UInt64 = 0
 
     // Publisher state.
     private var publisherID = 0
     private var sent: UInt64 = 0
+    private var limit = UInt64.max
     private var nextSend = NIODeadline.now()
     private var interval = TimeAmount.seconds(1)
     private var stopAt = NIODeadline.now()
+    private var text = MessageText(bytes: 0)
 
-    init(stats: LoopStats, room: Int) {
+    init(stats: LoopStats, room: Int, inflates: Bool, historyWatch: HistoryWatch?) {
         self.stats = stats
         self.room = room
+        self.inflates = inflates
+        self.historyWatch = historyWatch
     }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
@@ -32,6 +49,13 @@ final class MemberHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
         switch frame.opcode {
+        case .text where frame.rsv1 && inflates:
+            stats.compressedFrames += 1
+            guard let plain = stats.inflate(frame.data) else {
+                stats.unparsed += 1
+                return
+            }
+            received(plain)
         case .text:
             received(frame.data)
         case .ping:
@@ -40,6 +64,7 @@ final class MemberHandler: ChannelInboundHandler {
         case .connectionClose:
             if !closing {
                 closing = true
+                stats.closedByServer += 1
                 var reply = context.channel.allocator.buffer(capacity: 2)
                 reply.write(webSocketErrorCode: .normalClosure)
                 send(WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: reply), context: context)
@@ -57,11 +82,17 @@ final class MemberHandler: ChannelInboundHandler {
             stats.unparsed += 1
             return
         }
+        receivedCount += 1
         stats.received += 1
         stats.lastReceivedAt = now
         if let lastSeq, fields.seq <= lastSeq { stats.outOfOrder += 1 } else { lastSeq = fields.seq }
         let micros = now > fields.sentAt ? (now - fields.sentAt) / 1_000 : 0
         _ = stats.latency.record(max(micros, 1))
+        if let watch = historyWatch, fields.seq >= watch.lastSeq {
+            historyWatch = nil
+            stats.historiesComplete += 1
+            _ = stats.joinLatency.record(max((now - watch.startedAt) / 1_000, 1))
+        }
     }
 
     private func send(_ frame: WebSocketFrame, context: ChannelHandlerContext) {
@@ -70,29 +101,34 @@ final class MemberHandler: ChannelInboundHandler {
 
     // MARK: publishing
 
-    /// Sends `rate` messages a second until `stopAt`, each "t=<now ns> p=<id> n=<count>".
-    func startPublishing(id: Int, rate: Double, stopAt: NIODeadline) {
+    /// Sends `rate` messages a second, the first at `firstAt`, until `stopAt` or until `count`
+    /// are sent, each with a text of `messageBytes` that starts "t=<now ns> p=<id> n=<count>".
+    func startPublishing(id: Int, rate: Double, firstAt: NIODeadline = .now(), stopAt: NIODeadline, count: UInt64 = .max, messageBytes: Int) {
         guard rate > 0 else { return }
         publisherID = id
         interval = .nanoseconds(Int64(1e9 / rate))
         self.stopAt = stopAt
-        nextSend = .now()
-        tick()
+        limit = count
+        text = MessageText(bytes: messageBytes)
+        nextSend = firstAt
+        guard let context else { return }
+        context.eventLoop.assumeIsolated().scheduleTask(deadline: firstAt) { self.tick() }
     }
 
     private func tick() {
         guard let context, !closing else { return }
         let now = NIODeadline.now()
         // Catch up on every message due, so the rate holds however late the tick runs.
-        while nextSend <= now, nextSend < stopAt {
+        while nextSend <= now, nextSend < stopAt, sent < limit {
             sent += 1
-            let text = "t=\(NIODeadline.now().uptimeNanoseconds) p=\(publisherID) n=\(sent)"
-            send(WebSocketFrame(fin: true, opcode: .text, maskKey: .random(), data: context.channel.allocator.buffer(string: text)), context: context)
+            var buffer = context.channel.allocator.buffer(capacity: text.bytes + 16)
+            text.write(sentAt: NIODeadline.now().uptimeNanoseconds, publisher: publisherID, number: sent, into: &buffer)
+            send(WebSocketFrame(fin: true, opcode: .text, maskKey: .random(), data: buffer), context: context)
             stats.published[room, default: 0] += 1
             nextSend = nextSend + interval
         }
         context.flush()
-        guard nextSend < stopAt else { return }
+        guard nextSend < stopAt, sent < limit else { return }
         context.eventLoop.assumeIsolated().scheduleTask(deadline: nextSend) { self.tick() }
     }
 
@@ -110,6 +146,7 @@ final class MemberHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        stats.socketErrors += 1
         context.close(promise: nil)
     }
 }

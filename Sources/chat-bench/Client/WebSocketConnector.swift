@@ -6,8 +6,9 @@ import NIOWebSocket
 /// Opens one member's WebSocket (GET /v1/chatrooms/{id}/join?user=NAME) on a given event
 /// loop, with NIO's typed HTTP/1 upgrade, and installs a `MemberHandler` after it.
 struct WebSocketConnector: Sendable {
-    let host: String
-    let port: Int
+    let endpoint: ServerEndpoint
+    /// Offer permessage-deflate as browsers do; compressed frames are then inflated (and counted).
+    let offerDeflate: Bool
 
     struct Member: Sendable {
         let channel: any Channel
@@ -24,19 +25,28 @@ struct WebSocketConnector: Sendable {
         var description: String { "the server did not upgrade \(path) to a WebSocket" }
     }
 
-    func join(room: Int, roomID: Int, user: String, stats: NIOLoopBound<LoopStats>) async throws -> Member {
+    /// Joins `roomID` as `user`. With `historyLastSeq`, the member times how long it takes,
+    /// from before the TCP connect, until the message with that `seq` arrives (a join storm).
+    func join(room: Int, roomID: Int, user: String, stats: NIOLoopBound<LoopStats>, historyLastSeq: UInt64? = nil) async throws -> Member {
+        let startedAt = NIODeadline.now().uptimeNanoseconds
         let loop = stats.eventLoop
         let path = "/v1/chatrooms/\(roomID)/join?user=\(user)"
-        let hostHeader = "\(host):\(port)"
+        let hostHeader = "\(endpoint.host):\(endpoint.port)"
+        let offerDeflate = offerDeflate
         let upgradeResult: EventLoopFuture<UpgradeResult> = try await ClientBootstrap(group: loop)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .connect(host: host, port: port) { channel in
+            .connect(host: endpoint.host, port: endpoint.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let upgrader = NIOTypedWebSocketClientUpgrader<UpgradeResult>(
                         maxFrameSize: 1 << 20,
-                        upgradePipelineHandler: { channel, _ in
+                        upgradePipelineHandler: { channel, response in
                             channel.eventLoop.makeCompletedFuture {
-                                let handler = MemberHandler(stats: stats.value, room: room)
+                                let agreed = response.headers[canonicalForm: "Sec-WebSocket-Extensions"].contains {
+                                    $0.lowercased().hasPrefix("permessage-deflate")
+                                }
+                                let handler = MemberHandler(
+                                    stats: stats.value, room: room, inflates: offerDeflate && agreed,
+                                    historyWatch: historyLastSeq.map { .init(startedAt: startedAt, lastSeq: $0) })
                                 try channel.pipeline.syncOperations.addHandler(handler)
                                 return .websocket(Member(channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop)))
                             }
@@ -45,6 +55,9 @@ struct WebSocketConnector: Sendable {
                     var headers = HTTPHeaders()
                     headers.add(name: "Host", value: hostHeader)
                     headers.add(name: "Content-Length", value: "0")
+                    if offerDeflate {
+                        headers.add(name: "Sec-WebSocket-Extensions", value: "permessage-deflate; client_max_window_bits")
+                    }
                     let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: headers)
                     let configuration = NIOTypedHTTPClientUpgradeConfiguration(
                         upgradeRequestHead: head,
@@ -56,9 +69,11 @@ struct WebSocketConnector: Sendable {
                             }
                         }
                     )
-                    return try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(
-                        configuration: .init(upgradeConfiguration: configuration)
-                    )
+                    // Frames the server sends right behind its 101 can arrive in the same read:
+                    // NIO's default drops whatever follows the response head.
+                    var pipeline = NIOUpgradableHTTPClientPipelineConfiguration(upgradeConfiguration: configuration)
+                    pipeline.leftOverBytesStrategy = .forwardBytes
+                    return try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(configuration: pipeline)
                 }
             }
         switch try await upgradeResult.get() {

@@ -1,0 +1,108 @@
+import CompressNIO
+import Histogram
+import NIOCore
+
+/// What the connections of one event loop have seen. Touched only on that loop (it sits in a
+/// `NIOLoopBound`), so the hot path takes no lock; merged once at the end.
+final class LoopStats {
+    /// Messages of this run received, over all members of this loop.
+    var received: UInt64 = 0
+    /// Messages whose room `seq` was not above the previous one the same member saw.
+    var outOfOrder: UInt64 = 0
+    /// Text frames that were not a message of this run (no `t=` or no `seq`), or did not inflate.
+    var unparsed: UInt64 = 0
+    /// Text frames that came compressed (RSV1, permessage-deflate).
+    var compressedFrames: UInt64 = 0
+    /// Connections the server closed (a close frame from it), and sockets that failed.
+    var closedByServer: UInt64 = 0
+    var socketErrors: UInt64 = 0
+    /// Messages written by this loop's publishers, per room index.
+    var published: [Int: UInt64] = [:]
+    /// When the last message of this run arrived (monotonic nanoseconds).
+    var lastReceivedAt: UInt64 = 0
+    /// Delivery latency in microseconds.
+    var latency = LoopStats.microsecondHistogram()
+    /// Join storm: members that saw the room's last history message, and how long it took them.
+    var historiesComplete: UInt64 = 0
+    var joinLatency = LoopStats.microsecondHistogram()
+
+    /// One inflater for every compressed frame of this loop: the server resets its context per
+    /// message (`server_no_context_takeover`), so members need none of their own.
+    private var inflater: ZlibDecompressor?
+
+    init() {}
+
+    static func microsecondHistogram() -> Histogram<UInt64> {
+        Histogram(lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
+    }
+
+    /// A permessage-deflate payload inflated (RFC 7692 §7.2.2: append 00 00 ff ff), or nil if corrupt.
+    func inflate(_ payload: ByteBuffer) -> ByteBuffer? {
+        do {
+            if inflater == nil { inflater = try ZlibDecompressor(algorithm: .deflate, windowSize: 15) }
+            guard let inflater else { return nil }
+            defer { try? inflater.reset() }
+            var input = ByteBuffer()
+            input.reserveCapacity(payload.readableBytes + 4)
+            input.writeImmutableBuffer(payload)
+            input.writeInteger(UInt32(0x0000_FFFF))
+            var output = ByteBuffer()
+            output.reserveCapacity(max(256, payload.readableBytes * 4))
+            while true {
+                let before = (input.readerIndex, output.writerIndex)
+                do {
+                    try inflater.inflate(from: &input, to: &output)
+                } catch let error as CompressNIOError where error == .bufferOverflow {
+                    // Output full: grow it and go on.
+                } catch let error as CompressNIOError where error == .inputBufferOverflow {
+                    return output
+                }
+                if input.readableBytes == 0 && output.writableBytes > 0 { return output }
+                if output.writableBytes == 0 {
+                    output.reserveCapacity(output.capacity * 2)
+                } else if before == (input.readerIndex, output.writerIndex) {
+                    return output
+                }
+            }
+        } catch {
+            return nil
+        }
+    }
+
+    var snapshot: Snapshot {
+        Snapshot(
+            received: received, outOfOrder: outOfOrder, unparsed: unparsed, compressedFrames: compressedFrames,
+            closedByServer: closedByServer, socketErrors: socketErrors, published: published, lastReceivedAt: lastReceivedAt,
+            latency: latency, historiesComplete: historiesComplete, joinLatency: joinLatency)
+    }
+
+    struct Snapshot: Sendable {
+        var received: UInt64 = 0
+        var outOfOrder: UInt64 = 0
+        var unparsed: UInt64 = 0
+        var compressedFrames: UInt64 = 0
+        var closedByServer: UInt64 = 0
+        var socketErrors: UInt64 = 0
+        var published: [Int: UInt64] = [:]
+        var lastReceivedAt: UInt64 = 0
+        var latency = LoopStats.microsecondHistogram()
+        var historiesComplete: UInt64 = 0
+        var joinLatency = LoopStats.microsecondHistogram()
+
+        var totalPublished: UInt64 { published.values.reduce(0, +) }
+
+        mutating func add(_ other: Snapshot) {
+            received += other.received
+            outOfOrder += other.outOfOrder
+            unparsed += other.unparsed
+            compressedFrames += other.compressedFrames
+            closedByServer += other.closedByServer
+            socketErrors += other.socketErrors
+            published.merge(other.published, uniquingKeysWith: +)
+            lastReceivedAt = Swift.max(lastReceivedAt, other.lastReceivedAt)
+            latency.add(other.latency)
+            historiesComplete += other.historiesComplete
+            joinLatency.add(other.joinLatency)
+        }
+    }
+}
