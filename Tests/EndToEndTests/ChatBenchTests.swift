@@ -1,3 +1,4 @@
+import ChatTestServices
 import Foundation
 import Testing
 
@@ -68,11 +69,15 @@ struct ChatBenchTests {
     }
 
     @Test func crossServerDeliversEverythingAcrossTwoChatdProcesses() async throws {
+        // A Redis server of its own: Pub/Sub channels (`chatroom:{id}`) are shared by every
+        // database of a Redis server, so another test's room 1 would talk into this one's.
+        let redis = OwnServer(.redis)
+        try await redis.start()
         let backends = try await SharedBackends.make(redisDatabase: 9)
         do {
             let migrate = try ChatdProcess(["migrate", "--mariadb", backends.mariadbURL])
             #expect(try await migrate.waitForExit() == 0, "chatd migrate: \(migrate.output)")
-            let flags = ["--host", "127.0.0.1", "--port", "0", "--message-rate", "0", "--redis", backends.redisURL, "--mariadb", backends.mariadbURL]
+            let flags = ["--host", "127.0.0.1", "--port", "0", "--message-rate", "0", "--redis", redis.url, "--mariadb", backends.mariadbURL]
             let first = try ChatdProcess(flags)
             let second = try ChatdProcess(flags)
             let (one, two) = (try await first.listeningPort(), try await second.listeningPort())
@@ -85,8 +90,10 @@ struct ChatBenchTests {
             try await Self.stop(first)
             try await Self.stop(second)
             await backends.drop()
+            try await redis.stop()
         } catch {
             await backends.drop()
+            try? await redis.stop()
             throw error
         }
     }

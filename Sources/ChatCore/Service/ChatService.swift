@@ -25,6 +25,7 @@ public final class ChatService: Sendable {
     private let clock: any WallClock
     private let logger: Logger
     private let nextConnection = Atomic<UInt64>(0)
+    private let recentHistory: RecentHistoryBatcher
 
     public init(
         backends: ChatBackends,
@@ -38,6 +39,7 @@ public final class ChatService: Sendable {
         self.server = server
         self.clock = clock
         self.logger = logger
+        recentHistory = RecentHistoryBatcher { room, limit in try await backends.broker.recentHistory(of: room, limit: limit) }
     }
 
     // MARK: Users
@@ -137,13 +139,15 @@ public final class ChatService: Sendable {
     }
 
     /// The room's latest messages, oldest first: the broker's recent history, completed from the
-    /// chat log when the broker holds fewer than asked for.
+    /// chat log when the broker holds fewer than asked for. Joins of one room at the same time
+    /// share the broker's reads (``RecentHistoryBatcher``), each from a read that started after
+    /// it asked.
     public func history(of room: RoomID, limit: Int? = nil) async -> [ChatMessage] {
         let limit = limit ?? configuration.historyLimit
         guard limit > 0 else { return [] }
         var recent: [ChatMessage]
         do {
-            recent = try await backends.broker.recentHistory(of: room, limit: limit)
+            recent = try await recentHistory.recentHistory(of: room, limit: limit)
         } catch {
             logger.warning("recent history unavailable; reading the chat log", metadata: ["room": "\(room)", "error": "\(error)"])
             recent = []
