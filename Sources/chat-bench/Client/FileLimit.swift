@@ -1,3 +1,5 @@
+import ArgumentParser
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -23,5 +25,13 @@ enum FileLimit {
             _ = getrlimit(resource, &limit)
         }
         return Int(clamping: limit.rlim_cur)
+    }
+
+    /// Raises the limit and fails with what to do when `sockets` descriptors would not fit.
+    static func require(_ sockets: Int, _ what: String) throws {
+        let limit = raiseToHard()
+        guard sockets + 64 <= limit else {
+            throw ValidationError("\(sockets) \(what) need more open files than chat-bench may have (\(limit)): raise `ulimit -n`")
+        }
     }
 }

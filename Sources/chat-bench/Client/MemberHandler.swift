@@ -1,12 +1,13 @@
 import NIOCore
 import NIOWebSocket
 
-/// One member's end of a WebSocket after the upgrade: counts and times every message it
-/// receives, inflates compressed ones, answers pings and the close handshake, and, for a
-/// publisher, sends text frames at a set rate. Lives on its channel's event loop only.
+/// One member's end of a WebSocket after the upgrade: reads the server's frames off the
+/// socket (``ServerFrameReader``), counts and times every message it receives, inflates
+/// compressed ones, answers pings and the close handshake, and, for a publisher, sends text
+/// frames at a set rate. Lives on its channel's event loop only.
 final class MemberHandler: ChannelInboundHandler {
-    typealias InboundIn = WebSocketFrame
-    typealias OutboundOut = WebSocketFrame
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     /// What a joining member waits for in a join storm: the message with this `seq` (the last
     /// of the room's history), timed from `startedAt` (monotonic ns, before the TCP connect).
@@ -22,6 +23,10 @@ final class MemberHandler: ChannelInboundHandler {
     private var historyWatch: HistoryWatch?
     private var context: ChannelHandlerContext?
     private var closing = false
+    private var reader = ServerFrameReader(maximumPayload: 1 << 20)
+    /// A fragmented message being put together, and whether its first frame was compressed.
+    private var fragments: ByteBuffer?
+    private var fragmentsCompressed = false
 
     /// The last room `seq` this member saw, and how many messages of the run it received.
     private(set) var lastSeq: UInt64?
@@ -47,27 +52,40 @@ final class MemberHandler: ChannelInboundHandler {
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
+        do {
+            try reader.read(unwrapInboundIn(data)) { frame in self.handle(frame, context: context) }
+        } catch {
+            stats.figures.socketErrors += 1
+            context.close(promise: nil)
+        }
+    }
+
+    private func handle(_ frame: ServerFrameReader.Frame, context: ChannelHandlerContext) {
         switch frame.opcode {
-        case .text where frame.rsv1 && inflates:
-            stats.compressedFrames += 1
-            guard let plain = stats.inflate(frame.data) else {
-                stats.unparsed += 1
+        case ServerFrameReader.text where frame.fin:
+            message(frame.payload, compressed: frame.rsv1)
+        case ServerFrameReader.text:
+            fragments = frame.payload
+            fragmentsCompressed = frame.rsv1
+        case ServerFrameReader.continuation:
+            guard var assembled = fragments else {
+                stats.figures.unparsed += 1
                 return
             }
-            received(plain)
-        case .text:
-            received(frame.data)
-        case .ping:
-            send(WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(), data: frame.data), context: context)
+            var more = frame.payload
+            assembled.writeBuffer(&more)
+            fragments = frame.fin ? nil : assembled
+            if frame.fin { message(assembled, compressed: fragmentsCompressed) }
+        case ServerFrameReader.ping:
+            send(ServerFrameReader.pong, frame.payload, context: context)
             context.flush()
-        case .connectionClose:
+        case ServerFrameReader.close:
             if !closing {
                 closing = true
-                stats.closedByServer += 1
+                stats.figures.closedByServer += 1
                 var reply = context.channel.allocator.buffer(capacity: 2)
                 reply.write(webSocketErrorCode: .normalClosure)
-                send(WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: reply), context: context)
+                send(ServerFrameReader.close, reply, context: context)
             }
             context.flush()
             context.close(promise: nil)
@@ -76,27 +94,37 @@ final class MemberHandler: ChannelInboundHandler {
         }
     }
 
+    private func message(_ payload: ByteBuffer, compressed: Bool) {
+        guard compressed, inflates else { return received(payload) }
+        stats.figures.compressedFrames += 1
+        guard let plain = stats.inflate(payload) else {
+            stats.figures.unparsed += 1
+            return
+        }
+        received(plain)
+    }
+
     private func received(_ data: ByteBuffer) {
         let now = NIODeadline.now().uptimeNanoseconds
         guard let fields = data.withUnsafeReadableBytes({ MessageScanner.scan($0) }) else {
-            stats.unparsed += 1
+            stats.figures.unparsed += 1
             return
         }
         receivedCount += 1
-        stats.received += 1
-        stats.lastReceivedAt = now
-        if let lastSeq, fields.seq <= lastSeq { stats.outOfOrder += 1 } else { lastSeq = fields.seq }
+        stats.figures.received += 1
+        stats.figures.lastReceivedAt = now
+        if let lastSeq, fields.seq <= lastSeq { stats.figures.outOfOrder += 1 } else { lastSeq = fields.seq }
         let micros = now > fields.sentAt ? (now - fields.sentAt) / 1_000 : 0
-        _ = stats.latency.record(max(micros, 1))
+        _ = stats.figures.latency.record(max(micros, 1))
         if let watch = historyWatch, fields.seq >= watch.lastSeq {
             historyWatch = nil
-            stats.historiesComplete += 1
-            _ = stats.joinLatency.record(max((now - watch.startedAt) / 1_000, 1))
+            stats.figures.historiesComplete += 1
+            _ = stats.figures.joinLatency.record(max((now - watch.startedAt) / 1_000, 1))
         }
     }
 
-    private func send(_ frame: WebSocketFrame, context: ChannelHandlerContext) {
-        context.write(wrapOutboundOut(frame), promise: nil)
+    private func send(_ opcode: UInt8, _ payload: ByteBuffer, context: ChannelHandlerContext) {
+        context.write(wrapOutboundOut(ServerFrameReader.clientFrame(opcode: opcode, payload: payload, allocator: context.channel.allocator)), promise: nil)
     }
 
     // MARK: publishing
@@ -123,8 +151,8 @@ final class MemberHandler: ChannelInboundHandler {
             sent += 1
             var buffer = context.channel.allocator.buffer(capacity: text.bytes + 16)
             text.write(sentAt: NIODeadline.now().uptimeNanoseconds, publisher: publisherID, number: sent, into: &buffer)
-            send(WebSocketFrame(fin: true, opcode: .text, maskKey: .random(), data: buffer), context: context)
-            stats.published[room, default: 0] += 1
+            send(ServerFrameReader.text, buffer, context: context)
+            stats.figures.published[room, default: 0] += 1
             nextSend = nextSend + interval
         }
         context.flush()
@@ -140,13 +168,14 @@ final class MemberHandler: ChannelInboundHandler {
         closing = true
         var payload = context.channel.allocator.buffer(capacity: 2)
         payload.write(webSocketErrorCode: .normalClosure)
-        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: payload)), promise: nil)
+        send(ServerFrameReader.close, payload, context: context)
+        context.flush()
         let channel = context.channel
         context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { channel.close(promise: nil) }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        stats.socketErrors += 1
+        stats.figures.socketErrors += 1
         context.close(promise: nil)
     }
 }

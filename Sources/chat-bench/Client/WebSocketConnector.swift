@@ -15,7 +15,7 @@ struct WebSocketConnector: Sendable {
         let handler: NIOLoopBound<MemberHandler>
     }
 
-    private enum UpgradeResult: Sendable {
+    fileprivate enum UpgradeResult: Sendable {
         case websocket(Member)
         case notUpgraded
     }
@@ -37,21 +37,18 @@ struct WebSocketConnector: Sendable {
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .connect(host: endpoint.host, port: endpoint.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let upgrader = NIOTypedWebSocketClientUpgrader<UpgradeResult>(
-                        maxFrameSize: 1 << 20,
-                        upgradePipelineHandler: { channel, response in
-                            channel.eventLoop.makeCompletedFuture {
-                                let agreed = response.headers[canonicalForm: "Sec-WebSocket-Extensions"].contains {
-                                    $0.lowercased().hasPrefix("permessage-deflate")
-                                }
-                                let handler = MemberHandler(
-                                    stats: stats.value, room: room, inflates: offerDeflate && agreed,
-                                    historyWatch: historyLastSeq.map { .init(startedAt: startedAt, lastSeq: $0) })
-                                try channel.pipeline.syncOperations.addHandler(handler)
-                                return .websocket(Member(channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop)))
+                    let upgrader = FrameReadingUpgrader { channel, response in
+                        channel.eventLoop.makeCompletedFuture {
+                            let agreed = response.headers[canonicalForm: "Sec-WebSocket-Extensions"].contains {
+                                $0.lowercased().hasPrefix("permessage-deflate")
                             }
+                            let handler = MemberHandler(
+                                stats: stats.value, room: room, inflates: offerDeflate && agreed,
+                                historyWatch: historyLastSeq.map { .init(startedAt: startedAt, lastSeq: $0) })
+                            try channel.pipeline.syncOperations.addHandler(handler)
+                            return .websocket(Member(channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop)))
                         }
-                    )
+                    }
                     var headers = HTTPHeaders()
                     headers.add(name: "Host", value: hostHeader)
                     headers.add(name: "Content-Length", value: "0")
@@ -80,5 +77,36 @@ struct WebSocketConnector: Sendable {
         case .websocket(let member): return member
         case .notUpgraded: throw JoinRefused(path: path)
         }
+    }
+}
+
+/// NIO's WebSocket client upgrade (request key, `Sec-WebSocket-Accept` check) without NIO's
+/// frame encoder and decoder: `MemberHandler` reads and writes frames itself
+/// (``ServerFrameReader`` says why). NIO's upgrader validates; only the pipeline differs.
+private struct FrameReadingUpgrader: NIOTypedHTTPClientProtocolUpgrader {
+    typealias UpgradeResult = WebSocketConnector.UpgradeResult
+
+    private let validator = NIOTypedWebSocketClientUpgrader<UpgradeResult>(upgradePipelineHandler: { channel, _ in
+        channel.eventLoop.makeFailedFuture(ChannelError.inappropriateOperationForState)  // never called
+    })
+    private let pipeline: @Sendable (any Channel, HTTPResponseHead) -> EventLoopFuture<UpgradeResult>
+
+    init(pipeline: @escaping @Sendable (any Channel, HTTPResponseHead) -> EventLoopFuture<UpgradeResult>) {
+        self.pipeline = pipeline
+    }
+
+    var supportedProtocol: String { validator.supportedProtocol }
+    var requiredUpgradeHeaders: [String] { validator.requiredUpgradeHeaders }
+
+    func addCustom(upgradeRequestHeaders: inout HTTPHeaders) {
+        validator.addCustom(upgradeRequestHeaders: &upgradeRequestHeaders)
+    }
+
+    func shouldAllowUpgrade(upgradeResponse: HTTPResponseHead) -> Bool {
+        validator.shouldAllowUpgrade(upgradeResponse: upgradeResponse)
+    }
+
+    func upgrade(channel: any Channel, upgradeResponse: HTTPResponseHead) -> EventLoopFuture<UpgradeResult> {
+        pipeline(channel, upgradeResponse)
     }
 }

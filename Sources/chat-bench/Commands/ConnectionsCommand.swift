@@ -28,10 +28,7 @@ struct ConnectionsCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let limit = FileLimit.raiseToHard()
-        guard connections + 64 <= limit else {
-            throw ValidationError("\(connections) connections need more open files than chat-bench may have (\(limit)): raise `ulimit -n`")
-        }
+        try FileLimit.require(connections, "connections")
         let run = ConnectionsRun(
             endpoints: try server.endpoints(), servers: server.servers, connections: connections, rooms: rooms, hold: hold,
             offerDeflate: offerDeflate, connectConcurrency: server.connectConcurrency)

@@ -31,10 +31,7 @@ struct JoinStormCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let limit = FileLimit.raiseToHard()
-        guard clients + 64 <= limit else {
-            throw ValidationError("\(clients) clients need more open files than chat-bench may have (\(limit)): raise `ulimit -n`")
-        }
+        try FileLimit.require(clients, "clients")
         let run = JoinStormRun(
             endpoints: try server.endpoints(), servers: server.servers, clients: clients, history: history, seedRate: seedRate,
             timeout: timeout, offerDeflate: offerDeflate)

@@ -5,26 +5,8 @@ import NIOCore
 /// What the connections of one event loop have seen. Touched only on that loop (it sits in a
 /// `NIOLoopBound`), so the hot path takes no lock; merged once at the end.
 final class LoopStats {
-    /// Messages of this run received, over all members of this loop.
-    var received: UInt64 = 0
-    /// Messages whose room `seq` was not above the previous one the same member saw.
-    var outOfOrder: UInt64 = 0
-    /// Text frames that were not a message of this run (no `t=` or no `seq`), or did not inflate.
-    var unparsed: UInt64 = 0
-    /// Text frames that came compressed (RSV1, permessage-deflate).
-    var compressedFrames: UInt64 = 0
-    /// Connections the server closed (a close frame from it), and sockets that failed.
-    var closedByServer: UInt64 = 0
-    var socketErrors: UInt64 = 0
-    /// Messages written by this loop's publishers, per room index.
-    var published: [Int: UInt64] = [:]
-    /// When the last message of this run arrived (monotonic nanoseconds).
-    var lastReceivedAt: UInt64 = 0
-    /// Delivery latency in microseconds.
-    var latency = LoopStats.microsecondHistogram()
-    /// Join storm: members that saw the room's last history message, and how long it took them.
-    var historiesComplete: UInt64 = 0
-    var joinLatency = LoopStats.microsecondHistogram()
+    /// Everything counted so far; merged over the loops at the end (``Snapshot/add(_:)``).
+    var figures = Snapshot()
 
     /// One inflater for every compressed frame of this loop: the server resets its context per
     /// message (`server_no_context_takeover`), so members need none of their own.
@@ -69,23 +51,25 @@ final class LoopStats {
         }
     }
 
-    var snapshot: Snapshot {
-        Snapshot(
-            received: received, outOfOrder: outOfOrder, unparsed: unparsed, compressedFrames: compressedFrames,
-            closedByServer: closedByServer, socketErrors: socketErrors, published: published, lastReceivedAt: lastReceivedAt,
-            latency: latency, historiesComplete: historiesComplete, joinLatency: joinLatency)
-    }
-
     struct Snapshot: Sendable {
+        /// Messages of this run received, over all members.
         var received: UInt64 = 0
+        /// Messages whose room `seq` was not above the previous one the same member saw.
         var outOfOrder: UInt64 = 0
+        /// Text frames that were not a message of this run (no `t=` or no `seq`), or did not inflate.
         var unparsed: UInt64 = 0
+        /// Text frames that came compressed (RSV1, permessage-deflate).
         var compressedFrames: UInt64 = 0
+        /// Connections the server closed (a close frame from it), and sockets that failed.
         var closedByServer: UInt64 = 0
         var socketErrors: UInt64 = 0
+        /// Messages written by publishers, per room index.
         var published: [Int: UInt64] = [:]
+        /// When the last message of this run arrived (monotonic nanoseconds).
         var lastReceivedAt: UInt64 = 0
+        /// Delivery latency in microseconds.
         var latency = LoopStats.microsecondHistogram()
+        /// Join storm: members that saw the room's last history message, and how long it took them.
         var historiesComplete: UInt64 = 0
         var joinLatency = LoopStats.microsecondHistogram()
 

@@ -87,7 +87,7 @@ struct BenchClient: Sendable {
     /// Every loop's figures, merged.
     func collect() async throws -> LoopStats.Snapshot {
         var total = LoopStats.Snapshot()
-        for stats in loopStats { total.add(try await stats.eventLoop.submit { stats.value.snapshot }.get()) }
+        for stats in loopStats { total.add(try await stats.eventLoop.submit { stats.value.figures }.get()) }
         return total
     }
 
