@@ -6,7 +6,7 @@
 #
 # Release builds first (see with-chatd.sh). Redis and MariaDB are started from
 # scripts/services on REDIS_PORT / MARIADB_PORT (default 6392 / 3312) and stopped by pid.
-# Takes about 15 minutes; run it on an otherwise idle machine.
+# Takes about 10 minutes; run it on an otherwise idle machine.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=$1

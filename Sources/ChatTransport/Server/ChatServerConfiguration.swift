@@ -43,7 +43,7 @@ public struct ChatServerConfiguration: Sendable {
     /// How long the fan-out waits before flushing a member it wrote to, so the messages of
     /// that window share one write syscall; zero flushes at the end of each event-loop tick.
     /// Adds up to this much latency to a lone message and takes a lot off under load: with
-    /// 5 ms, p99 at 200,000 deliveries/s fell from 250-470 ms to 57-96 ms (docs/performance.md).
+    /// 5 ms, p99 at 200,000 deliveries/s fell from 76-616 ms to 33-75 ms (docs/performance.md).
     public var flushWindow: TimeAmount
 
     public init(
