@@ -48,7 +48,7 @@ final class RoomHub: Sendable {
 
     init(
         service: ChatService, slowConsumers: SlowConsumerPolicy, counters: TransportCounters, compressors: FrameCompressors?,
-        flushWindow: TimeAmount = .zero, logger: Logger
+        flushWindow: TimeAmount, logger: Logger
     ) {
         self.service = service
         self.flushWindow = flushWindow

@@ -10,8 +10,7 @@ import Darwin
 /// raises its soft limit to the hard one; the server's limit is the operator's (`ulimit -n`).
 enum FileLimit {
     /// Raises the soft limit as far as the hard limit allows and returns the new soft limit.
-    @discardableResult
-    static func raiseToHard() -> Int {
+    private static func raiseToHard() -> Int {
         var limit = rlimit()
         #if canImport(Glibc)
         let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
