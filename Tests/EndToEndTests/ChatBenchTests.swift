@@ -5,7 +5,9 @@ import Testing
 /// `chat-bench` against spawned chatd processes: a short run of every scenario must print
 /// every figure as one JSON object, and `fanout` must lose nothing nor reorder anything.
 /// Correctness checks, not timing ones: no figure of speed is asserted.
-@Suite(.timeLimit(.minutes(3)))
+/// Serialized: each test runs chatd and chat-bench processes with hundreds of sockets, and
+/// side by side they starved the rest of the suite on a 2-core machine.
+@Suite(.serialized, .timeLimit(.minutes(3)))
 struct ChatBenchTests {
     @Test func fanoutReportsEveryFigureAndLosesNothing() async throws {
         let chatd = try ChatdProcess(["--host", "127.0.0.1", "--port", "0", "--message-rate", "0"])
