@@ -88,6 +88,10 @@ final class RedisRoomDelivery: Sendable {
         return Gap(after: last, before: message.seq)
     }
 
+    /// Reads of history to fill one gap before its messages count as missed (0.1 s apart,
+    /// doubling: about 1.5 s of waiting in all, plus the reads themselves).
+    static let fillAttempts = 5
+
     private func startFilling(_ gap: Gap) {
         Task { await self.fill(gap) }
     }
@@ -95,11 +99,20 @@ final class RedisRoomDelivery: Sendable {
     private func fill(_ gap: Gap) async {
         let wanted = Int(min(gap.before - gap.after - 1, Int64(historyLimit)))
         var found: [ChatMessage] = []
-        do {
-            // Newer messages may have been added since the gap was seen; read a margin more.
-            found = try await history(min(historyLimit, wanted + 100))
-        } catch {
-            logger.warning("cannot read history to fill a gap", metadata: ["error": "\(error)"])
+        // A gap comes with a reconnect, when Redis may still be hard to reach: retry before
+        // counting the messages as missed, since history most likely still holds them.
+        var delay = Duration.milliseconds(100)
+        for attempt in 1...Self.fillAttempts {
+            do {
+                // Newer messages may have been added since the gap was seen; read a margin more.
+                found = try await history(min(historyLimit, wanted + 100))
+                break
+            } catch {
+                logger.warning("cannot read history to fill a gap", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                guard attempt < Self.fillAttempts, !state.withLock({ $0.cancelled }) else { break }
+                try? await Task.sleep(for: delay)
+                delay *= 2
+            }
         }
         let next: Gap? = state.withLock { state in
             guard !state.cancelled else { return nil }
