@@ -32,7 +32,7 @@ stop_services() {
     # The conformance run is a process group of its own (setsid): its echo server and wstest
     # processes go with it.
     [ -n "$conformance_pid" ] && kill -- "-$conformance_pid" 2>/dev/null
-    scripts/services/redis.sh stop "$services/redis" || true
+    scripts/services/redis.sh stop "$services/redis" >/dev/null 2>&1 || true
     scripts/services/mariadb.sh stop "$services/mariadb" >/dev/null 2>&1 || true
     rm -rf "$services"
     rm -f "$log"
@@ -64,35 +64,64 @@ swift build --build-tests
 # WebSocket conformance, side by side with the Swift tests: Autobahn|Testsuite groups 1-13
 # against `chatd websocket-echo` (the debug build just made). Its summary goes under
 # .build-autobahn/, so docs/ stays clean; scripts/conformance.sh regenerates docs/conformance.md.
+# The suite runs on Python 2.7 only, which Debian does not ship: without one every other test
+# still runs, and the run fails at the end saying so; CHAT_SKIP_CONFORMANCE=1 skips it on purpose.
 conformance_log=.build-autobahn/conformance.log
 mkdir -p .build-autobahn
-CHATD_BIN="$(swift build --show-bin-path)/chatd" CONFORMANCE_MD=.build-autobahn/conformance.md \
-    setsid scripts/conformance.sh >"$conformance_log" 2>&1 &
-conformance_pid=$!
+conformance_state=running
+if [ "${CHAT_SKIP_CONFORMANCE:-0}" = 1 ]; then
+    conformance_state=skipped
+    echo "conformance: SKIPPED on request (CHAT_SKIP_CONFORMANCE=1): the Autobahn|Testsuite does not run"
+elif ! python2=$(scripts/autobahn/find-python2.sh 2>"$services/python2.err"); then
+    conformance_state=unavailable
+    echo "conformance: cannot run: $(cat "$services/python2.err")" >&2
+else
+    CHATD_BIN="$(swift build --show-bin-path)/chatd" CONFORMANCE_MD=.build-autobahn/conformance.md PYTHON2="$python2" \
+        setsid scripts/conformance.sh >"$conformance_log" 2>&1 &
+    conformance_pid=$!
+fi
 
+# CHAT_TEST_FILTER runs only the matching Swift tests (swift test --filter), with the same services.
 set +e
-swift test --skip-build --disable-xctest 2>&1 | tee "$log"
+swift test --skip-build --disable-xctest ${CHAT_TEST_FILTER:+--filter "$CHAT_TEST_FILTER"} 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 
 passed=$(grep -E '^✔ Test .* passed after' "$log" | grep -cv '^✔ Test run with' || true)
 failed=$(grep -E '^✘ Test .* failed after' "$log" | grep -cv '^✘ Test run with' || true)
-echo "tests: ${passed} passed, ${failed} failed"
 if [ "$status" -eq 0 ] && [ "$passed" -eq 0 ]; then
     echo "scripts/test.sh: no test ran" >&2
-    exit 1
+    status=1
 fi
 
-set +e
-wait "$conformance_pid"
-conformance=$?
-set -e
-conformance_pid=
-cat "$conformance_log"
-if [ "$conformance" -eq 0 ]; then
-    echo "conformance: Autobahn|Testsuite 1-13, no case FAILED (.build-autobahn/conformance.md)"
-else
-    echo "conformance: Autobahn|Testsuite FAILED (see above and .build-autobahn/conformance.md)" >&2
-    [ "$status" -eq 0 ] && status=$conformance
-fi
+# The conformance suite counts as one test in the closing line, which stays the last line.
+skipped=0
+case "$conformance_state" in
+running)
+    set +e
+    wait "$conformance_pid"
+    conformance=$?
+    set -e
+    conformance_pid=
+    cat "$conformance_log"
+    if [ "$conformance" -eq 0 ]; then
+        echo "conformance: Autobahn|Testsuite ${AUTOBAHN_CASES:-1-13}, no case FAILED (.build-autobahn/conformance.md)"
+        passed=$((passed + 1))
+    else
+        echo "conformance: Autobahn|Testsuite FAILED (see above and .build-autobahn/conformance.md)" >&2
+        failed=$((failed + 1))
+        [ "$status" -eq 0 ] && status=$conformance
+    fi
+    ;;
+unavailable)
+    echo "conformance: NOT RUN: the Autobahn|Testsuite needs Python 2.7, and none was found ($(cat "$services/python2.err")); to skip it on purpose, set CHAT_SKIP_CONFORMANCE=1" >&2
+    failed=$((failed + 1))
+    [ "$status" -eq 0 ] && status=1
+    ;;
+skipped)
+    echo "conformance: SKIPPED (CHAT_SKIP_CONFORMANCE=1)"
+    skipped=1
+    ;;
+esac
+echo "tests: ${passed} passed, ${failed} failed$([ "$skipped" -gt 0 ] && echo ", ${skipped} skipped")"
 exit "$status"

@@ -6,7 +6,7 @@
 #   scripts/autobahn/setup.sh --with-reference # also .build-autobahn/py3venv (websockets),
 #                                              # for scripts/autobahn/reference_echo.py
 #
-# Environment: PYTHON2 (default /root/.pyenv/versions/2.7.18/bin/python),
+# Environment: PYTHON2 (default: the first Python 2.7 scripts/autobahn/find-python2.sh finds),
 #              PYTHON3 (default: python3.11, else python3; must be >= 3.11 for websockets 17).
 # A second run with unchanged requirements does nothing (a stamp file records what was
 # installed); a venv whose stamp does not match is rebuilt from scratch.
@@ -18,7 +18,6 @@ cache="$root/.build-autobahn"
 venv="$cache/venv"
 py3venv="$cache/py3venv"
 boot="$cache/bootstrap-virtualenv"
-PYTHON2="${PYTHON2:-/root/.pyenv/versions/2.7.18/bin/python}"
 
 with_reference=0
 for arg in "$@"; do
@@ -36,7 +35,7 @@ mkdir -p "$cache"
 export PIP_NO_PYTHON_VERSION_WARNING=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 
 # --- Python 2.7 -------------------------------------------------------------------------
-[ -x "$PYTHON2" ] || die "no Python 2.7 at $PYTHON2 (set PYTHON2=/path/to/python2.7; autobahntestsuite 0.8.2 runs on Python 2.7 only)"
+PYTHON2="$("$here/find-python2.sh")" || die "autobahntestsuite 0.8.2 runs on Python 2.7 only (see above)"
 py2ver="$("$PYTHON2" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])' 2>/dev/null)" \
   || die "$PYTHON2 does not run"
 case "$py2ver" in 2.7.*) ;; *) die "$PYTHON2 is Python $py2ver; autobahntestsuite 0.8.2 needs Python 2.7" ;; esac
