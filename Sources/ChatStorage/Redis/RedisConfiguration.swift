@@ -6,6 +6,8 @@ public struct RedisConfiguration: Sendable {
     public var password: String?
     /// The logical database (`SELECT`), from the URL's path.
     public var database: Int?
+    /// TLS on every connection (`rediss://`); nil: plain TCP.
+    public var tls: BackendTLS?
     /// How long one connection attempt may take; a command issued while Redis is unreachable
     /// fails after at most this long instead of queueing without bound.
     public var connectTimeout: Duration = .seconds(2)
@@ -36,6 +38,7 @@ public struct RedisConfiguration: Sendable {
         // A URL with only a password is written redis://:secret@host, which parses as an empty user.
         let user = endpoint.user.flatMap { $0.isEmpty ? nil : $0 }
         self.init(host: endpoint.host, port: endpoint.port, user: user, password: endpoint.password, database: database)
+        self.tls = endpoint.tls
     }
 
     /// `host:port`, for messages (never the password).
