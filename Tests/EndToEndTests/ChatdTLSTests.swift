@@ -33,6 +33,26 @@ struct ChatdTLSTests {
         }
     }
 
+    @Test func chatdWithTLSFlagsServesHTTPSAndLogsPlainHTTPAtDebugOnly() async throws {
+        let certificates = try await TestCertificates.make()
+        defer { certificates.remove() }
+        for level in ["info", "debug"] {
+            let chatd = try ChatdProcess(
+                ["--host", "127.0.0.1", "--port", "0", "--log-level", level],
+                environment: ["CHATD_TLS_CERT": certificates.certificateFile, "CHATD_TLS_KEY": certificates.keyFile]
+            )
+            let port = try await chatd.listeningPort()
+            #expect(chatd.output.contains("TLS only"), "the listening line says so")
+            let plain = try await RawHTTP.exchange(port: port, "GET /v1/chatrooms HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            #expect(!plain.contains("HTTP/1."))
+            let https = try await TLSListenerTests.curl(["--cacert", certificates.authorityFile, "https://127.0.0.1:\(port)/v1/chatrooms"])
+            #expect(https.status == 200 && https.body == #"{"ids":[]}"#, "\(https)")
+            kill(chatd.process.processIdentifier, SIGTERM)
+            #expect(try await chatd.waitForExit() == 0)
+            #expect(chatd.output.contains("TLS handshake failed") == (level == "debug"), "\(level):\n\(chatd.output)")
+        }
+    }
+
     @Test(arguments: [
         ["--redis", "rediss://:hunter2-redis@127.0.0.1:notaport"],
         ["--redis", "redis://default:hunter2-redis@127.0.0.1:1"],  // well-formed, unreachable

@@ -114,6 +114,9 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
             let negotiated = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: pipeline)
             let upgradeHandler = try channel.pipeline.syncOperations.handler(type: NIOTypedHTTPServerUpgradeHandler<Negotiated>.self)
             try channel.pipeline.syncOperations.addHandler(FirstRequestGuard(head: firstHead, timeout: configuration.firstRequestTimeout), position: .before(upgradeHandler))
+            if let tls = try? channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self) {
+                try channel.pipeline.syncOperations.addHandler(TLSHandshakeLogger(logger: logger), position: .after(tls))
+            }
             return Value(negotiated: negotiated, channel: channel)
         }
     }
