@@ -69,6 +69,18 @@ struct ChatdTLSTests {
         #expect(chatd.output.contains(":***@"), "the URL is echoed, masked:\n\(chatd.output)")
     }
 
+    @Test func migrateReachesElasticsearchOverHTTPSWithElasticsearchCA() async throws {
+        let certificates = try await TestCertificates.make()
+        defer { certificates.remove() }
+        let fake = try await FakeElasticsearch.start(certificates: certificates)
+        let untrusted = try ChatdProcess(["migrate", "--elasticsearch", fake.url])
+        #expect(try await untrusted.waitForExit() != 0)
+        #expect(untrusted.output.contains("CERTIFICATE_VERIFY_FAILED"), "\(untrusted.output)")
+        let trusted = try ChatdProcess(["migrate", "--elasticsearch", fake.url, "--elasticsearch-ca", certificates.authorityFile])
+        #expect(try await trusted.waitForExit() == 0, "\(trusted.output)")
+        await fake.stop()
+    }
+
     @Test func redisAndMariaDBOverTLSCarryARoomBetweenTwoServers() async throws {
         let certificates = try await TestCertificates.make()
         let redis = OwnServer(.redis, certificates: certificates, password: "hunter2-redis")
