@@ -13,11 +13,15 @@ public struct TestCertificates: Sendable {
     public var otherCertificateFile: String { directory.appendingPathComponent("other.pem").path }
     public var otherKeyFile: String { directory.appendingPathComponent("other.key").path }
 
-    /// Makes a fresh set in a temporary directory of its own.
-    public static func make() async throws -> TestCertificates {
+    /// Makes a fresh set in a temporary directory of its own; `serverNames` replaces the
+    /// server certificate's subject alternative names (openssl syntax: `DNS:x,IP:y`).
+    public static func make(serverNames: String? = nil) async throws -> TestCertificates {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("chat-tls-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try await ServiceScript.run("certificates.sh", [directory.path], log: directory.appendingPathComponent("certificates.log"))
+        try await ServiceScript.run(
+            "certificates.sh", [directory.path], environment: serverNames.map { ["SERVER_NAMES": $0] } ?? [:],
+            log: directory.appendingPathComponent("certificates.log")
+        )
         return TestCertificates(directory: directory)
     }
 

@@ -6,6 +6,7 @@
 # Writes DIR/ca.pem (trust this), DIR/server.pem and DIR/server.key (the server's, for
 # localhost and 127.0.0.1, valid two days), DIR/other.pem and DIR/other.key (a second
 # self-signed certificate, whose key does not match server.pem). P-256 keys, unencrypted.
+# SERVER_NAMES replaces the server certificate's names (default DNS:localhost,IP:127.0.0.1).
 set -euo pipefail
 [ $# -eq 1 ] || { echo "usage: $0 DIR" >&2; exit 2; }
 command -v openssl >/dev/null 2>&1 || { echo "$0: openssl is not installed (apt-get install openssl)" >&2; exit 1; }
@@ -21,7 +22,7 @@ cat >server.ext <<EXT
 basicConstraints=critical,CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=serverAuth,clientAuth
-subjectAltName=DNS:localhost,IP:127.0.0.1
+subjectAltName=${SERVER_NAMES:-DNS:localhost,IP:127.0.0.1}
 subjectKeyIdentifier=hash
 authorityKeyIdentifier=keyid
 EXT

@@ -63,4 +63,25 @@ import Testing
         await clear.shutdown()
         await server.remove()
     }
+
+    @Test func theCertificateMustNameTheHostUnlessVerifyHostnameIsTurnedOff() async throws {
+        let certificates = try await TestCertificates.make(serverNames: "DNS:elsewhere.example")
+        let server = OwnServer(.redis, certificates: certificates)
+        defer { certificates.remove() }
+        try await server.start()
+        let base = "rediss://localhost:\(server.port)?ca=\(certificates.authorityFile)"
+        var misnamed = try RedisConfiguration(endpoint: BackendEndpoint(kind: .redis, url: base))
+        misnamed.connectTimeout = .seconds(1)
+        let refused = RedisClient(configuration: misnamed, logger: TestRedis.logger)
+        await #expect { try await refused.command(["PING"]) } throws: { "\($0)".contains("Couldn't find localhost in certificate") }
+        await refused.shutdown()
+        // Explicitly turned off: the chain is still checked against the CA, the name is not.
+        let relaxed = RedisClient(
+            configuration: try RedisConfiguration(endpoint: BackendEndpoint(kind: .redis, url: base + "&verify_hostname=false")),
+            logger: TestRedis.logger
+        )
+        #expect(try await relaxed.command(["PING"]).string == "PONG")
+        await relaxed.shutdown()
+        await server.remove()
+    }
 }
