@@ -69,6 +69,19 @@ import Testing
         #expect(summary.contains("https://elastic:***@es:9200"))
     }
 
+    @Test func noConfigurationValuePrintsItsPassword() throws {
+        let redis = try BackendEndpoint(kind: .redis, url: "rediss://app:hunter2-redis@cache:6380/1")
+        let maria = try BackendEndpoint(kind: .mariadb, url: "mariadb://chat:hunter2-maria@db/chat")
+        let printed: [String] = [
+            "\(redis)", String(reflecting: redis), "\(try RedisConfiguration(endpoint: redis))",
+            String(reflecting: try RedisConfiguration(endpoint: redis)),
+            "\(maria)", String(reflecting: maria), "\(try MariaDBConfiguration(endpoint: maria))",
+            String(reflecting: try MariaDBConfiguration(endpoint: maria)),
+        ]
+        for text in printed { #expect(!text.contains("hunter2"), "\(text)") }
+        #expect("\(try RedisConfiguration(endpoint: redis))" == "rediss://app:***@cache:6380/1")
+    }
+
     @Test func redactingLeavesURLsWithoutAPasswordAlone() {
         #expect(BackendEndpoint.redacting("redis://cache:6379/0") == "redis://cache:6379/0")
         #expect(BackendEndpoint.redacting("mariadb://chat@db/chat") == "mariadb://chat@db/chat")

@@ -185,3 +185,8 @@ extension String {
         return String(decoding: bytes, as: UTF8.self)
     }
 }
+
+extension BackendEndpoint: CustomDebugStringConvertible {
+    /// As ``description``: `String(reflecting:)` must not show the password either.
+    public var debugDescription: String { description }
+}

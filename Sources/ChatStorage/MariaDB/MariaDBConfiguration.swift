@@ -65,3 +65,8 @@ public struct MariaDBConfiguration: Sendable, CustomStringConvertible {
         return "mariadb://\(user)@\(host):\(port)/\(database)\(tlsQuery ?? "")"
     }
 }
+
+extension MariaDBConfiguration: CustomDebugStringConvertible {
+    /// As ``description``: `String(reflecting:)` must not show the password either.
+    public var debugDescription: String { description }
+}

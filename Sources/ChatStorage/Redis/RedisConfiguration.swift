@@ -44,3 +44,13 @@ public struct RedisConfiguration: Sendable {
     /// `host:port`, for messages (never the password).
     var address: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
+
+extension RedisConfiguration: CustomStringConvertible, CustomDebugStringConvertible {
+    /// The URL without its password: what a log line or an interpolated error shows.
+    public var description: String {
+        let credentials = password == nil ? (user.map { "\($0)@" } ?? "") : "\(user ?? ""):***@"
+        return "\(tls == nil ? "redis" : "rediss")://\(credentials)\(address)\(database.map { "/\($0)" } ?? "")"
+    }
+
+    public var debugDescription: String { description }
+}
