@@ -6,10 +6,16 @@ import Foundation
 /// (`rediss://`, `https://`, MariaDB's `?ssl=true&ca=FILE`); these name the CA for the two
 /// whose URLs have no natural place for it.
 struct BackendTLSOptions: ParsableArguments {
-    @Option(help: "PEM file of the CA that signs Redis's certificate, with a rediss:// URL; default: the system's trust store (env CHATD_REDIS_CA).")
+    @Option(help: ArgumentHelp(
+        "PEM file of the CA that signs Redis's certificate, with a rediss:// URL; default: the system's trust store (env CHATD_REDIS_CA).",
+        valueName: "file"
+    ))
     var redisCa: String?
 
-    @Option(help: "PEM file of the CA that signs Elasticsearch's certificate, with an https:// URL; default: the system's trust store (env CHATD_ELASTICSEARCH_CA).")
+    @Option(help: ArgumentHelp(
+        "PEM file of the CA that signs Elasticsearch's certificate, with an https:// URL; default: the system's trust store (env CHATD_ELASTICSEARCH_CA).",
+        valueName: "file"
+    ))
     var elasticsearchCa: String?
 
     /// Sets each CA on its endpoint and reads every CA file once, so an unreadable or malformed

@@ -4,10 +4,16 @@ import Foundation
 
 /// `--tls-cert FILE --tls-key FILE`: https and wss on the listener (both or neither).
 struct ListenerTLSOptions: ParsableArguments {
-    @Option(help: "PEM certificate chain (the server's first) to serve https and wss; needs --tls-key (env CHATD_TLS_CERT).")
+    @Option(help: ArgumentHelp(
+        "PEM certificate chain (the server's first) to serve https and wss; needs --tls-key (env CHATD_TLS_CERT).",
+        valueName: "file"
+    ))
     var tlsCert: String?
 
-    @Option(help: "PEM private key of --tls-cert, unencrypted (env CHATD_TLS_KEY).")
+    @Option(help: ArgumentHelp(
+        "PEM private key of --tls-cert, unencrypted (env CHATD_TLS_KEY).",
+        valueName: "file"
+    ))
     var tlsKey: String?
 
     /// Reads and checks both files, so a bad certificate stops chatd before any backend is contacted.
