@@ -3,8 +3,8 @@ import ChatStorage
 import Foundation
 
 /// Certificate authorities for TLS to the backends. TLS itself is chosen by the URL
-/// (`rediss://`, `https://`, MariaDB's `?ssl=true&ca=FILE`); these name the CA for the two
-/// whose URLs have no natural place for it.
+/// (`rediss://`, `https://`, MariaDB's `?ssl=true&ca=FILE`); these name the CA of Redis and
+/// Elasticsearch as flags (their URLs may also carry `?ca=FILE`).
 struct BackendTLSOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
         "PEM file of the CA that signs Redis's certificate, with a rediss:// URL; default: the system's trust store (env CHATD_REDIS_CA).",

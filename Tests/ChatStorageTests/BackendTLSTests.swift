@@ -46,6 +46,8 @@ import Testing
         (.elasticsearch, "https://elastic:hunter2-es@es:badport"),
         (.elasticsearch, "ftp://elastic:hunter2-es@es:9200"),
         (.redis, "chat:hunter2-noscheme@cache:6379"),
+        (.redis, "rediss://:hunter2/with?odd#chars@cache:notaport"),
+        (.mariadb, "mariadb://chat:hunter2/x@db:port/chat"),
     ])
     func aMalformedURLIsEchoedWithThePasswordMasked(_ kind: BackendEndpoint.Kind, _ url: String) {
         #expect {
@@ -86,6 +88,12 @@ import Testing
         #expect(BackendEndpoint.redacting("redis://cache:6379/0") == "redis://cache:6379/0")
         #expect(BackendEndpoint.redacting("mariadb://chat@db/chat") == "mariadb://chat@db/chat")
         #expect(BackendEndpoint.redacting("mariadb://chat:p@ss:word@db/chat") == "mariadb://chat:***@db/chat")
+    }
+
+    @Test func aPasswordWithSlashesOrQuestionMarksIsReadAsAPassword() throws {
+        let endpoint = try BackendEndpoint(kind: .mariadb, url: "mariadb://chat:a/b?c#d@db:3307/chat?ssl=true")
+        #expect(endpoint.password == "a/b?c#d" && endpoint.host == "db" && endpoint.port == 3307 && endpoint.database == "chat")
+        #expect(endpoint.tls != nil && !endpoint.description.contains("a/b"))
     }
 
     @Test func anUnreadableOrEmptyCAFileIsAnErrorThatNamesIt() throws {

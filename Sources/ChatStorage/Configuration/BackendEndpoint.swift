@@ -52,18 +52,8 @@ public struct BackendEndpoint: Hashable, Sendable, CustomStringConvertible {
         let scheme = url[..<schemeEnd.lowerBound].lowercased()
         guard kind.schemes.contains(scheme) else { throw fail("scheme must be \(kind.schemes.joined(separator: " or "))") }
         var rest = url[schemeEnd.upperBound...]
-        var query: Substring?
-        if let mark = rest.firstIndex(of: "?") {
-            query = rest[rest.index(after: mark)...]
-            rest = rest[..<mark]
-        }
-        let tls = try Self.tls(kind: kind, scheme: scheme, query: query, fail: fail)
-        var database: String?
-        if let slash = rest.firstIndex(of: "/") {
-            let path = rest[rest.index(after: slash)...]
-            database = path.isEmpty ? nil : String(path)
-            rest = rest[..<slash]
-        }
+        // Credentials first, up to the last "@": a password written without percent-encoding
+        // may hold "/", "?" or "#", and must neither be read as the path nor leak into an error.
         var user: String?
         var password: String?
         if let at = rest.lastIndex(of: "@") {
@@ -75,6 +65,18 @@ public struct BackendEndpoint: Hashable, Sendable, CustomStringConvertible {
                 user = String(credentials).removingPercentEscapes
             }
             rest = rest[rest.index(after: at)...]
+        }
+        var query: Substring?
+        if let mark = rest.firstIndex(of: "?") {
+            query = rest[rest.index(after: mark)...]
+            rest = rest[..<mark]
+        }
+        let tls = try Self.tls(kind: kind, scheme: scheme, query: query, fail: fail)
+        var database: String?
+        if let slash = rest.firstIndex(of: "/") {
+            let path = rest[rest.index(after: slash)...]
+            database = path.isEmpty ? nil : String(path)
+            rest = rest[..<slash]
         }
         var host = Substring(rest)
         var port = kind.defaultPort
@@ -155,16 +157,15 @@ public struct BackendEndpoint: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// An operator's URL as written, with the password (if any) replaced by `***`: what a parse
-    /// error may echo. Without `://` the whole text is taken as `user:password@host…`.
+    /// error may echo. The password runs from the first ":" after the scheme to the last "@"
+    /// (as the parser reads it); without `://` the whole text is taken as `user:password@host…`.
     public static func redacting(_ url: String) -> String {
         let authorityStart = url.range(of: "://")?.upperBound ?? url.startIndex
         let afterScheme = url[authorityStart...]
-        let authorityEnd = afterScheme.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? url.endIndex
-        let authority = url[authorityStart..<authorityEnd]
-        guard let at = authority.lastIndex(of: "@") else { return url }
-        let credentials = authority[..<at]
-        guard let colon = credentials.firstIndex(of: ":") else { return url }
-        return String(url[..<credentials.index(after: colon)]) + "***" + String(url[at...])
+        guard let at = afterScheme.lastIndex(of: "@"),
+            let colon = afterScheme[..<at].firstIndex(of: ":")
+        else { return url }
+        return String(url[...colon]) + "***" + String(url[at...])
     }
 }
 
