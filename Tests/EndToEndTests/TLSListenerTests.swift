@@ -60,6 +60,20 @@ struct TLSListenerTests {
         }
     }
 
+    @Test func aConnectionThatNeverStartsItsHandshakeIsClosedAtTheFirstRequestDeadline() async throws {
+        let certificates = try await TestCertificates.make()
+        defer { certificates.remove() }
+        var configuration = try Self.configuration(certificates)
+        configuration.firstRequestTimeout = .milliseconds(300)
+        try await TestServer.with(configuration: configuration) { server in
+            // Sends nothing at all: RawHTTP fails if the server has not closed within 10 s.
+            let answer = try await RawHTTP.exchange(port: server.port, "")
+            #expect(answer.isEmpty)
+            let listed = try await Self.curl(["--cacert", certificates.authorityFile, "https://127.0.0.1:\(server.port)/v1/chatrooms"])
+            #expect(listed.status == 200, "\(listed)")
+        }
+    }
+
     @Test func pythonWebsocketsChatsOverWSSTrustingTheTestCA() async throws {
         let python = try #require(
             ProcessInfo.processInfo.environment["CHAT_TEST_PYTHON"],
