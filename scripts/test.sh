@@ -15,8 +15,9 @@ if ! command -v swift >/dev/null 2>&1; then
 fi
 
 # Debian packages the build and tests use: servers the adapter tests talk to, and the C
-# client libraries the adapters link.
-packages=(redis-server libhiredis-dev mariadb-server libmariadb-dev)
+# client libraries the adapters link; openssl makes the TLS tests' certificates, curl speaks
+# https to the TLS listener.
+packages=(redis-server libhiredis-dev mariadb-server libmariadb-dev openssl curl)
 missing=()
 for package in "${packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

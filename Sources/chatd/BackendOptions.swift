@@ -16,6 +16,8 @@ struct BackendOptions: ParsableArguments {
     @Option(help: "Seconds a server's presence lease lasts with Redis; a crashed server's users vanish within 1.5 times this (env CHATD_PRESENCE_LEASE, default 10, at most 20).")
     var presenceLease: Int?
 
+    @OptionGroup(title: "TLS to the backends") var tls: BackendTLSOptions
+
     func selection(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> BackendSelection {
         var selection: BackendSelection
         do {
@@ -34,6 +36,7 @@ struct BackendOptions: ParsableArguments {
             }
             selection.presenceLease = .seconds(seconds)
         }
+        try tls.apply(to: &selection, environment: environment)
         return selection
     }
 }

@@ -23,6 +23,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "WebSocket transport") var transport: TransportOptions
 
+    @OptionGroup(title: "TLS on the listener") var listenerTLS: ListenerTLSOptions
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let logger = try Logging.bootstrap(level: logLevel ?? environment["CHATD_LOG_LEVEL"])
@@ -33,6 +35,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         var configuration = ChatServerConfiguration(host: host, port: port)
         try transport.apply(to: &configuration)  // every flag is checked before any backend is contacted
+        try listenerTLS.apply(to: &configuration, environment: environment)
         let selection = try backends.selection(environment: environment)
         let serverID = ServerID.random()
         let backends = try await selection.makeBackends(server: serverID, logger: logger)
@@ -41,7 +44,8 @@ struct ServeCommand: AsyncParsableCommand {
         logger.info("chatd starting", metadata: ["server": "\(service.server)", "backends": "\(selection.summary)"])
         let announce = Task {
             let bound = await server.listeningPort()
-            logger.info("chatd listening on \(host):\(bound) (HTTP API, WebSocket join, browser client at /)")
+            let speaks = configuration.tls == nil ? "HTTP API, WebSocket join" : "HTTPS API, WebSocket join over wss; TLS only"
+            logger.info("chatd listening on \(host):\(bound) (\(speaks), browser client at /)")
         }
         defer { announce.cancel() }
         // Services stop in reverse order: the server first (no more posts), then the chat log's

@@ -1,6 +1,9 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
 import Logging
 import NIOCore
 import NIOFoundationCompat
@@ -51,22 +54,36 @@ public final class FakeElasticsearch: Sendable {
     public let port: Int
     private let group: ServiceGroup
     private let running: Task<Void, any Error>
+    private let secure: Bool
 
-    public var url: String { "http://127.0.0.1:\(port)" }
+    /// `http://127.0.0.1:PORT`, or `https://localhost:PORT` when started with TLS.
+    public var url: String { secure ? "https://localhost:\(port)" : "http://127.0.0.1:\(port)" }
 
-    private init(port: Int, group: ServiceGroup, running: Task<Void, any Error>) {
+    private init(port: Int, group: ServiceGroup, running: Task<Void, any Error>, secure: Bool) {
         self.port = port
         self.group = group
         self.running = running
+        self.secure = secure
     }
 
-    public static func start() async throws -> FakeElasticsearch {
+    /// Starts the stand-in on a free loopback port; with `certificates`, over https only
+    /// (their server certificate, for localhost and 127.0.0.1).
+    public static func start(certificates: TestCertificates? = nil) async throws -> FakeElasticsearch {
+        var server = HTTPServerBuilder.http1()
+        if let certificates {
+            let configuration = TLSConfiguration.makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMFile(certificates.certificateFile).map { .certificate($0) },
+                privateKey: .privateKey(try NIOSSLPrivateKey(file: certificates.keyFile, format: .pem))
+            )
+            server = try .tls(.http1(), tlsConfiguration: configuration)
+        }
         let handler = Handler()
         var logger = Logger(label: "fake-elasticsearch")
         logger.logLevel = .warning
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let application = Application(
             responder: CallbackResponder<BasicRequestContext> { request, _ in try await handler.respond(to: request) },
+            server: server,
             configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in
                 continuation.yield(channel.localAddress?.port ?? 0)
@@ -78,7 +95,7 @@ public final class FakeElasticsearch: Sendable {
         let running = Task { try await group.run() }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next(), port > 0 else { throw CancellationError() }
-        let fake = FakeElasticsearch(port: port, group: group, running: running)
+        let fake = FakeElasticsearch(port: port, group: group, running: running, secure: certificates != nil)
         handler.fake.withLock { $0 = fake }
         return fake
     }

@@ -70,9 +70,16 @@ public struct OwnServer: Sendable {
     public let kind: Kind
     public let port: Int
     public let directory: URL
+    /// TLS mode (scripts/services/*.sh with REDIS_TLS_DIR / MARIADB_TLS_DIR): the server speaks
+    /// TLS with these certificates, and ``url`` asks for it, trusting their CA.
+    public let certificates: TestCertificates?
+    /// Redis only: `requirepass`, and the password in ``url``.
+    public let password: String?
 
-    public init(_ kind: Kind) {
+    public init(_ kind: Kind, certificates: TestCertificates? = nil, password: String? = nil) {
         self.kind = kind
+        self.certificates = certificates
+        self.password = password
         // Below Linux's ephemeral range (32768 and up): a port from there can already be the
         // local end of some test's client socket, and the server then fails to bind.
         switch kind {
@@ -83,9 +90,12 @@ public struct OwnServer: Sendable {
     }
 
     public var url: String {
-        switch kind {
-        case .redis: "redis://127.0.0.1:\(port)"
-        case .mariadb: "mariadb://chat:chat@127.0.0.1:\(port)/chat_test"
+        let credentials = password.map { ":\($0)@" } ?? ""
+        switch (kind, certificates) {
+        case (.redis, nil): return "redis://\(credentials)127.0.0.1:\(port)"
+        case (.redis, let certificates?): return "rediss://\(credentials)localhost:\(port)?ca=\(certificates.authorityFile)"
+        case (.mariadb, nil): return "mariadb://chat:chat@127.0.0.1:\(port)/chat_test"
+        case (.mariadb, let certificates?): return "mariadb://chat:chat@127.0.0.1:\(port)/chat_test?ssl=true&ca=\(certificates.authorityFile)"
         }
     }
 
@@ -99,11 +109,15 @@ public struct OwnServer: Sendable {
     }
 
     private func script(_ command: String) async throws {
-        let (name, portVariable) = kind == .redis ? ("redis.sh", "REDIS_PORT") : ("mariadb.sh", "MARIADB_PORT")
+        let (name, portVariable, tlsVariable) =
+            kind == .redis ? ("redis.sh", "REDIS_PORT", "REDIS_TLS_DIR") : ("mariadb.sh", "MARIADB_PORT", "MARIADB_TLS_DIR")
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("server"), withIntermediateDirectories: true)
+        var environment = [portVariable: String(port)]
+        if let certificates { environment[tlsVariable] = certificates.directory.path }
+        if let password { environment["REDIS_PASSWORD"] = password }
         try await ServiceScript.run(
             name, [command, directory.appendingPathComponent("server").path],
-            environment: [portVariable: String(port)], log: directory.appendingPathComponent("\(command).log")
+            environment: environment, log: directory.appendingPathComponent("\(command).log")
         )
     }
 }

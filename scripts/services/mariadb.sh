@@ -9,6 +9,10 @@
 # Environment: MARIADB_PORT (default 3310), MARIADB_TEST_USER / MARIADB_TEST_PASSWORD
 # (default chat / chat), MARIADB_TEST_DATABASE (default chat_test). The test user may create
 # databases, so each test can work in a database of its own.
+#
+# TLS mode: with MARIADB_TLS_DIR set (a folder from scripts/services/certificates.sh) the
+# server presents DIR/server.pem and server.key and refuses TCP clients that do not use TLS
+# (require_secure_transport; the root socket stays plain).
 set -euo pipefail
 
 port=${MARIADB_PORT:-3310}
@@ -62,12 +66,19 @@ start() {
     fi
     # Small buffers and no binary log: a test server must start in a second or two.
     mkdir -p "$dir/tmp"
+    local tls=()
+    if [ -n "${MARIADB_TLS_DIR:-}" ]; then
+        local certificates
+        certificates=$(cd "$MARIADB_TLS_DIR" && pwd)
+        tls=(--ssl-cert="$certificates/server.pem" --ssl-key="$certificates/server.key"
+            --ssl-ca="$certificates/ca.pem" --require-secure-transport=ON)
+    fi
     mariadbd --no-defaults --user=root --datadir="$datadir" --tmpdir="$dir/tmp" \
         --bind-address=127.0.0.1 --port="$port" --socket="$socket" --pid-file="$pidfile" \
         --skip-name-resolve --skip-log-bin --innodb-buffer-pool-size=32M \
         --innodb-log-file-size=8M --innodb-flush-log-at-trx-commit=2 --skip-innodb-doublewrite \
         --character-set-server=utf8mb4 --collation-server=utf8mb4_bin \
-        --max-connections=500 --log-error="$logfile" >>"$logfile" 2>&1 &
+        --max-connections=500 "${tls[@]}" --log-error="$logfile" >>"$logfile" 2>&1 &
     local launched=$!
     for _ in $(seq 1 300); do
         if client -e 'SELECT 1' >/dev/null 2>&1; then

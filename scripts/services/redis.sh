@@ -6,6 +6,11 @@
 #   scripts/services/redis.sh url DIR     # prints the server's URL
 #
 # No persistence (no RDB, no AOF): every start is an empty server.
+#
+# TLS mode: with REDIS_TLS_DIR set (a folder from scripts/services/certificates.sh) the server
+# speaks only TLS on $REDIS_PORT (--port 0 --tls-port), with DIR/server.pem and server.key,
+# trusting DIR/ca.pem, and does not ask clients for certificates. REDIS_PASSWORD sets
+# requirepass.
 set -euo pipefail
 
 command_name=${1:-}
@@ -16,6 +21,16 @@ if [ -z "$command_name" ] || [ -z "$dir" ]; then
     exit 2
 fi
 pidfile="$dir/redis.pid"
+tls_dir=${REDIS_TLS_DIR:-}
+password=${REDIS_PASSWORD:-}
+
+# redis-cli for this server: over TLS in TLS mode, with the password if one is set.
+cli() {
+    local options=(-h 127.0.0.1 -p "$port")
+    if [ -n "$tls_dir" ]; then options+=(--tls --cacert "$tls_dir/ca.pem"); fi
+    if [ -n "$password" ]; then options+=(--no-auth-warning -a "$password"); fi
+    redis-cli "${options[@]}" "$@"
+}
 
 case "$command_name" in
 start)
@@ -23,15 +38,22 @@ start)
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
     pidfile="$dir/redis.pid"
-    if redis-cli -h 127.0.0.1 -p "$port" ping >/dev/null 2>&1; then
+    if cli ping >/dev/null 2>&1; then
         echo "$0: something already answers on 127.0.0.1:$port; set REDIS_PORT to another port" >&2
         exit 1
     fi
-    redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" --daemonize yes \
+    listen=(--port "$port")
+    if [ -n "$tls_dir" ]; then
+        tls_dir=$(cd "$tls_dir" && pwd)
+        listen=(--port 0 --tls-port "$port" --tls-cert-file "$tls_dir/server.pem" --tls-key-file "$tls_dir/server.key"
+            --tls-ca-cert-file "$tls_dir/ca.pem" --tls-auth-clients no)
+    fi
+    if [ -n "$password" ]; then listen+=(--requirepass "$password"); fi
+    redis-server --bind 127.0.0.1 "${listen[@]}" --dir "$dir" --daemonize yes \
         --pidfile "$pidfile" --logfile "$dir/redis.log" \
         --save "" --appendonly no --protected-mode yes
     for _ in $(seq 1 100); do
-        if [ "$(redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null)" = "PONG" ]; then
+        if [ "$(cli ping 2>/dev/null)" = "PONG" ]; then
             echo "$port" >"$dir/redis.port"
             exit 0
         fi
@@ -53,7 +75,9 @@ stop)
     rm -f "$pidfile"
     ;;
 url)
-    echo "redis://127.0.0.1:$(cat "$dir/redis.port" 2>/dev/null || echo "$port")"
+    scheme=redis host=127.0.0.1
+    if [ -n "$tls_dir" ]; then scheme=rediss host=localhost; fi
+    echo "$scheme://$host:$(cat "$dir/redis.port" 2>/dev/null || echo "$port")"
     ;;
 *)
     echo "usage: $0 start|stop|url DIR" >&2

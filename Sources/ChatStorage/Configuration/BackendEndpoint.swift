@@ -1,12 +1,16 @@
 /// Where a backend lives, parsed from the URL an operator gives (`--redis redis://host:6379`,
 /// `--mariadb mariadb://user:password@host:3306/chat`, `--elasticsearch http://host:9200`).
+///
+/// TLS comes from the scheme (`rediss://`, `https://`) or, for MariaDB, `?ssl=true`; the query
+/// may add `ca=FILE` (the CA that signs the server's certificate) and `verify_hostname=false`.
+/// The password never leaves this value in text: ``description`` and every parse error mask it.
 public struct BackendEndpoint: Hashable, Sendable, CustomStringConvertible {
     public enum Kind: String, Sendable, CaseIterable {
         case redis, mariadb, elasticsearch
 
         var schemes: [String] {
             switch self {
-            case .redis: ["redis"]
+            case .redis: ["redis", "rediss"]
             case .mariadb: ["mariadb", "mysql"]
             case .elasticsearch: ["http", "https"]
             }
@@ -33,22 +37,23 @@ public struct BackendEndpoint: Hashable, Sendable, CustomStringConvertible {
     public let password: String?
     /// The path without its leading slash: the MariaDB database, or a Redis database number.
     public let database: String?
+    /// TLS to the backend; nil: plain TCP. A `var` so that `--redis-ca` and `--elasticsearch-ca`
+    /// can name the CA after parsing.
+    public var tls: BackendTLS?
 
-    /// Parses `scheme://[user[:password]@]host[:port][/database]`.
+    /// Parses `scheme://[user[:password]@]host[:port][/database][?key=value&…]`.
     public init(kind: Kind, url: String) throws(InvalidURL) {
         func fail(_ why: String) -> InvalidURL {
-            InvalidURL(description: "invalid --\(kind.rawValue) URL '\(url)': \(why); expected \(kind.schemes[0])://HOST[:PORT]")
+            InvalidURL(
+                description: "invalid --\(kind.rawValue) URL '\(Self.redacting(url))': \(why); expected \(kind.schemes[0])://HOST[:PORT]"
+            )
         }
         guard let schemeEnd = url.range(of: "://") else { throw fail("missing scheme") }
         let scheme = url[..<schemeEnd.lowerBound].lowercased()
         guard kind.schemes.contains(scheme) else { throw fail("scheme must be \(kind.schemes.joined(separator: " or "))") }
         var rest = url[schemeEnd.upperBound...]
-        var database: String?
-        if let slash = rest.firstIndex(of: "/") {
-            let path = rest[rest.index(after: slash)...]
-            database = path.isEmpty ? nil : String(path)
-            rest = rest[..<slash]
-        }
+        // Credentials first, up to the last "@": a password written without percent-encoding
+        // may hold "/", "?" or "#", and must neither be read as the path nor leak into an error.
         var user: String?
         var password: String?
         if let at = rest.lastIndex(of: "@") {
@@ -60,6 +65,18 @@ public struct BackendEndpoint: Hashable, Sendable, CustomStringConvertible {
                 user = String(credentials).removingPercentEscapes
             }
             rest = rest[rest.index(after: at)...]
+        }
+        var query: Substring?
+        if let mark = rest.firstIndex(of: "?") {
+            query = rest[rest.index(after: mark)...]
+            rest = rest[..<mark]
+        }
+        let tls = try Self.tls(kind: kind, scheme: scheme, query: query, fail: fail)
+        var database: String?
+        if let slash = rest.firstIndex(of: "/") {
+            let path = rest[rest.index(after: slash)...]
+            database = path.isEmpty ? nil : String(path)
+            rest = rest[..<slash]
         }
         var host = Substring(rest)
         var port = kind.defaultPort
@@ -85,13 +102,70 @@ public struct BackendEndpoint: Hashable, Sendable, CustomStringConvertible {
         self.user = user
         self.password = password
         self.database = database
+        self.tls = tls
+    }
+
+    /// TLS from the scheme and the query's `ssl`, `ca` and `verify_hostname`.
+    private static func tls(
+        kind: Kind, scheme: String, query: Substring?, fail: (String) -> InvalidURL
+    ) throws(InvalidURL) -> BackendTLS? {
+        var enabled = scheme == "rediss" || scheme == "https"
+        var settings = BackendTLS()
+        for pair in (query ?? "").split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let key = String(parts[0]).removingPercentEscapes
+            let value = parts.count > 1 ? String(parts[1]).removingPercentEscapes : ""
+            func flag() throws(InvalidURL) -> Bool {
+                switch value.lowercased() {
+                case "true", "1", "yes", "on": return true
+                case "false", "0", "no", "off": return false
+                default: throw fail("'\(key)' must be true or false")
+                }
+            }
+            switch key {
+            case "ssl" where kind == .mariadb: enabled = try flag()
+            case "ca":
+                guard !value.isEmpty else { throw fail("'ca' needs a file") }
+                settings.certificateAuthorityFile = value
+            case "verify_hostname": settings.verifiesHostname = try flag()
+            default:
+                let known = kind == .mariadb ? "ssl, ca and verify_hostname" : "ca and verify_hostname"
+                throw fail("unknown parameter '\(key)' (known: \(known))")
+            }
+        }
+        guard enabled else {
+            guard settings == BackendTLS() else {
+                throw fail(kind == .mariadb ? "'ca' and 'verify_hostname' need ssl=true" : "'ca' and 'verify_hostname' need \(kind == .redis ? "rediss" : "https")://")
+            }
+            return nil
+        }
+        return settings
     }
 
     /// The URL without its password, fit for logs.
     public var description: String {
         let credentials = user.map { "\($0)\(password == nil ? "" : ":***")@" } ?? ""
         let hostPart = host.contains(":") ? "[\(host)]" : host
-        return "\(scheme)://\(credentials)\(hostPart):\(port)\(database.map { "/\($0)" } ?? "")"
+        var query: [String] = []
+        if let tls {
+            if kind == .mariadb { query.append("ssl=true") }
+            if let file = tls.certificateAuthorityFile { query.append("ca=\(file)") }
+            if !tls.verifiesHostname { query.append("verify_hostname=false") }
+        }
+        let path = database.map { "/\($0)" } ?? ""
+        return "\(scheme)://\(credentials)\(hostPart):\(port)\(path)\(query.isEmpty ? "" : "?" + query.joined(separator: "&"))"
+    }
+
+    /// An operator's URL as written, with the password (if any) replaced by `***`: what a parse
+    /// error may echo. The password runs from the first ":" after the scheme to the last "@"
+    /// (as the parser reads it); without `://` the whole text is taken as `user:password@host…`.
+    public static func redacting(_ url: String) -> String {
+        let authorityStart = url.range(of: "://")?.upperBound ?? url.startIndex
+        let afterScheme = url[authorityStart...]
+        guard let at = afterScheme.lastIndex(of: "@"),
+            let colon = afterScheme[..<at].firstIndex(of: ":")
+        else { return url }
+        return String(url[...colon]) + "***" + String(url[at...])
     }
 }
 
@@ -111,4 +185,9 @@ extension String {
         }
         return String(decoding: bytes, as: UTF8.self)
     }
+}
+
+extension BackendEndpoint: CustomDebugStringConvertible {
+    /// As ``description``: `String(reflecting:)` must not show the password either.
+    public var debugDescription: String { description }
 }

@@ -17,6 +17,9 @@ public final class ElasticsearchClient: Sendable {
     private let baseURL: String
     private let authorization: String?
     private let requestTimeout: TimeAmount
+    /// Why the endpoint's TLS settings cannot be used (an unreadable CA file): every request
+    /// fails with it, so `connect` reports it at startup.
+    private let tlsFailure: BackendTLS.Invalid?
     /// Answers larger than this are refused: a search page of chat messages is far smaller, so a
     /// larger body means something other than Elasticsearch is listening.
     private static let maximumResponseBytes = 32 * 1024 * 1024
@@ -37,6 +40,13 @@ public final class ElasticsearchClient: Sendable {
         self.requestTimeout = timeout
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: .seconds(2), read: timeout)
+        do {
+            // https:// verifies against the system's trust store unless a CA file is given.
+            configuration.tlsConfiguration = try endpoint.tls?.clientConfiguration()
+            self.tlsFailure = nil
+        } catch {
+            self.tlsFailure = error
+        }
         self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
@@ -55,6 +65,9 @@ public final class ElasticsearchClient: Sendable {
         contentType: String = "application/json",
         accepting: Set<Int> = []
     ) async throws -> (status: Int, body: ByteBuffer) {
+        if let tlsFailure {
+            throw ElasticsearchError.unreachable(endpoint: endpoint.description, reason: tlsFailure.description)
+        }
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         request.headers.add(name: "Accept", value: "application/json")

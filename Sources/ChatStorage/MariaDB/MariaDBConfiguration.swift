@@ -8,6 +8,8 @@ public struct MariaDBConfiguration: Sendable, CustomStringConvertible {
     public var user: String
     public var password: String
     public var database: String
+    /// TLS on every connection (`?ssl=true[&ca=FILE]`), enforced; nil: plain TCP.
+    public var tls: BackendTLS?
     /// Seconds to wait for a TCP connection and the handshake.
     public var connectTimeout: UInt32 = 3
     /// Seconds one read or write on an open connection may block.
@@ -40,6 +42,7 @@ public struct MariaDBConfiguration: Sendable, CustomStringConvertible {
             host: endpoint.host, port: endpoint.port, user: endpoint.user ?? "root",
             password: endpoint.password ?? "", database: database
         )
+        self.tls = endpoint.tls
     }
 
     /// Parses a URL directly (tests, `CHAT_TEST_MARIADB_URL`).
@@ -55,5 +58,15 @@ public struct MariaDBConfiguration: Sendable, CustomStringConvertible {
     }
 
     /// Without the password, fit for logs and error messages.
-    public var description: String { "mariadb://\(user)@\(host):\(port)/\(database)" }
+    public var description: String {
+        let tlsQuery = tls.map { tls in
+            "?ssl=true" + (tls.certificateAuthorityFile.map { "&ca=\($0)" } ?? "") + (tls.verifiesHostname ? "" : "&verify_hostname=false")
+        }
+        return "mariadb://\(user)@\(host):\(port)/\(database)\(tlsQuery ?? "")"
+    }
+}
+
+extension MariaDBConfiguration: CustomDebugStringConvertible {
+    /// As ``description``: `String(reflecting:)` must not show the password either.
+    public var debugDescription: String { description }
 }

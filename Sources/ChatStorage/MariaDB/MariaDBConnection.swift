@@ -39,6 +39,16 @@ public final class MariaDBConnection: @unchecked Sendable {
         mysql_options(handle, MYSQL_OPT_PROTOCOL, &protocolTCP)
         mysql_options(handle, MYSQL_OPT_RECONNECT, &reconnect)
         mysql_options(handle, MYSQL_SET_CHARSET_NAME, "utf8mb4")
+        if let tls = configuration.tls {
+            // Enforced: a server without TLS fails the connect instead of being spoken to in clear.
+            var enforce: my_bool = 1
+            var verify: my_bool = tls.verifiesHostname ? 1 : 0
+            mysql_options(handle, MYSQL_OPT_SSL_ENFORCE, &enforce)
+            mysql_options(handle, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify)
+            if let file = tls.certificateAuthorityFile {
+                mysql_options(handle, MYSQL_OPT_SSL_CA, file)
+            }
+        }
         let connected = mysql_real_connect(
             handle, configuration.host, configuration.user, configuration.password,
             configuration.database, UInt32(configuration.port), nil, 0

@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import NIOSSL
 import NIOPosix
 import Synchronization
 
@@ -125,9 +126,12 @@ public final class RedisClient: Sendable {
     private func attempt() async throws -> RedisConnection {
         let connection: RedisConnection
         do {
+            // Built per connection: reconnects are rare, and a CA file replaced on disk is picked up.
+            let tls = try configuration.tls.map { try NIOSSLContext(configuration: $0.clientConfiguration()) }
             connection = try await RedisConnection.connect(
                 host: configuration.host,
                 port: configuration.port,
+                tls: tls,
                 group: group,
                 connectTimeout: TimeAmount(configuration.connectTimeout),
                 commandTimeout: TimeAmount(configuration.commandTimeout),

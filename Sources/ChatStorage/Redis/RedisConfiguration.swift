@@ -6,6 +6,8 @@ public struct RedisConfiguration: Sendable {
     public var password: String?
     /// The logical database (`SELECT`), from the URL's path.
     public var database: Int?
+    /// TLS on every connection (`rediss://`); nil: plain TCP.
+    public var tls: BackendTLS?
     /// How long one connection attempt may take; a command issued while Redis is unreachable
     /// fails after at most this long instead of queueing without bound.
     public var connectTimeout: Duration = .seconds(2)
@@ -36,8 +38,19 @@ public struct RedisConfiguration: Sendable {
         // A URL with only a password is written redis://:secret@host, which parses as an empty user.
         let user = endpoint.user.flatMap { $0.isEmpty ? nil : $0 }
         self.init(host: endpoint.host, port: endpoint.port, user: user, password: endpoint.password, database: database)
+        self.tls = endpoint.tls
     }
 
     /// `host:port`, for messages (never the password).
     var address: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+extension RedisConfiguration: CustomStringConvertible, CustomDebugStringConvertible {
+    /// The URL without its password: what a log line or an interpolated error shows.
+    public var description: String {
+        let credentials = password == nil ? (user.map { "\($0)@" } ?? "") : "\(user ?? ""):***@"
+        return "\(tls == nil ? "redis" : "rediss")://\(credentials)\(address)\(database.map { "/\($0)" } ?? "")"
+    }
+
+    public var debugDescription: String { description }
 }

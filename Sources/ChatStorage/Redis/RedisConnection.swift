@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// One TCP connection to Redis. Commands may be sent from any thread and any number at once:
 /// they are written in call order and their replies come back in that order (pipelining).
@@ -14,11 +15,13 @@ final class RedisConnection: Sendable {
         self.commandTimeout = commandTimeout
     }
 
-    /// Opens a connection. `onPush` receives pub/sub messages (subscriber connections only); it
-    /// runs on the connection's event loop, in the order Redis sent them.
+    /// Opens a connection, over TLS when `tls` is given (the certificate checked against `host`).
+    /// `onPush` receives pub/sub messages (subscriber connections only); it runs on the
+    /// connection's event loop, in the order Redis sent them.
     static func connect(
         host: String,
         port: Int,
+        tls: NIOSSLContext? = nil,
         group: any EventLoopGroup,
         connectTimeout: TimeAmount,
         commandTimeout: TimeAmount,
@@ -29,6 +32,10 @@ final class RedisConnection: Sendable {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        let handler = try NIOSSLClientHandler(context: tls, serverHostname: BackendTLS.serverName(for: host))
+                        try channel.pipeline.syncOperations.addHandler(handler)
+                    }
                     try channel.pipeline.syncOperations.addHandler(RedisProtocolHandler(onPush: onPush))
                 }
             }

@@ -1,6 +1,7 @@
 import ChatCore
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import NIOCore
 import NIOPosix
@@ -43,7 +44,7 @@ public final class ChatServer: Service {
         self.application = Application(
             router: router,
             server: HTTPServerBuilder { responder in
-                ChatServerChannel(
+                let channel = ChatServerChannel(
                     responder: responder,
                     service: service,
                     hub: hub,
@@ -51,6 +52,9 @@ public final class ChatServer: Service {
                     counters: counters,
                     configuration: configuration
                 )
+                guard let tls = configuration.tls else { return channel }
+                // Cannot fail here: ChatServerTLS built a context from the same configuration.
+                return try TLSChannel(channel, tlsConfiguration: tls.configuration)
             },
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "chatd", backlog: configuration.listenBacklog),

@@ -6,6 +6,7 @@ import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
+import NIOSSL
 import NIOWebSocket
 
 /// Hummingbird child channel for chatd: plain HTTP goes to the Hummingbird responder (the
@@ -85,7 +86,7 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
                 upgraders: [upgrader],
                 notUpgradingCompletionHandler: { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+                        try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: configuration.tls != nil))
                         try channel.pipeline.syncOperations.addHandler(
                             HTTPConnectionStateHandler(idleTimeout: configuration.httpIdleTimeout, logger: logger)
                         )
@@ -113,6 +114,9 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
             let negotiated = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: pipeline)
             let upgradeHandler = try channel.pipeline.syncOperations.handler(type: NIOTypedHTTPServerUpgradeHandler<Negotiated>.self)
             try channel.pipeline.syncOperations.addHandler(FirstRequestGuard(head: firstHead, timeout: configuration.firstRequestTimeout), position: .before(upgradeHandler))
+            if let tls = try? channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self) {
+                try channel.pipeline.syncOperations.addHandler(TLSHandshakeLogger(logger: logger), position: .after(tls))
+            }
             return Value(negotiated: negotiated, channel: channel)
         }
     }
@@ -183,7 +187,10 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
         // retains and releases members on its hottest loop (perf: 3% of chatd's CPU in the
         // slow refcount path). No cycle: the member holds the socket weakly.
         socket.onCloseFrameSent = { member.stopWriting() }
-        try channel.pipeline.syncOperations.addHandler(member, position: .first)
+        // Nearest the socket, so the fan-out's writes pass no other handler; behind TLS, just
+        // after it (what the member writes must still be encrypted).
+        let tls = try? channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)
+        try channel.pipeline.syncOperations.addHandler(member, position: tls.map { .after($0) } ?? .first)
         try channel.pipeline.syncOperations.addHandler(socket)
         session.start()
     }
