@@ -45,6 +45,8 @@ public struct ChatServerConfiguration: Sendable {
     /// Adds up to this much latency to a lone message and takes a lot off under load: with
     /// 5 ms, p99 at 200,000 deliveries/s fell from 76-616 ms to 33-75 ms (docs/performance.md).
     public var flushWindow: TimeAmount
+    /// Authentication and the limits that go with it (``AccessSettings``): tokens by default.
+    public var access = AccessSettings()
 
     public init(
         host: String = "0.0.0.0",

@@ -34,6 +34,7 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
     let compressors: FrameCompressors?
     let counters: TransportCounters
     let configuration: ChatServerConfiguration
+    let access: AccessControl
 
     init(
         responder: @escaping HTTPChannelHandler.Responder,
@@ -41,7 +42,8 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
         hub: RoomHub,
         compressors: FrameCompressors?,
         counters: TransportCounters,
-        configuration: ChatServerConfiguration
+        configuration: ChatServerConfiguration,
+        access: AccessControl
     ) {
         self.responder = Self.closingAfterUpgradeRequests(responder)
         self.service = service
@@ -49,6 +51,7 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
         self.compressors = compressors
         self.counters = counters
         self.configuration = configuration
+        self.access = access
     }
 
     /// A request with an `Upgrade` header that reaches the router (a later request on a
@@ -74,11 +77,12 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
             let firstHead = NIOLoopBoundBox<HTTPRequestHead?>(nil, eventLoop: channel.eventLoop)
             let upgrader = JoinUpgrader(
                 service: service,
+                access: access,
                 maximumFrameBytes: configuration.maximumMessageBytes,
                 deflate: compressors?.settings,
                 admission: admission
-            ) { channel, room, user, deflate in
-                try self.installWebSocket(on: channel, room: room, user: user, deflate: deflate, logger: logger)
+            ) { channel, room, user, identity, deflate in
+                try self.installWebSocket(on: channel, room: room, user: user, expiresAt: identity?.expiresAt, deflate: deflate, logger: logger)
                 return .webSocket
             }
             let upgrade = NIOTypedHTTPServerUpgradeConfiguration(
@@ -150,7 +154,9 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
     }
 
     /// Builds the WebSocket pipeline behind an accepted upgrade and starts the join. Runs on the channel's loop.
-    private func installWebSocket(on channel: any Channel, room: RoomID, user: UserName, deflate: NegotiatedDeflate?, logger: Logger) throws {
+    private func installWebSocket(
+        on channel: any Channel, room: RoomID, user: UserName, expiresAt: Int64?, deflate: NegotiatedDeflate?, logger: Logger
+    ) throws {
         let connection = service.makeConnectionID()
         var logger = logger
         logger[metadataKey: "connection"] = "\(connection)"
@@ -185,6 +191,17 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
         socket.onCloseFrameSent = { member.stopWriting() }
         try channel.pipeline.syncOperations.addHandler(member, position: .first)
         try channel.pipeline.syncOperations.addHandler(socket)
+        if let expiresAt {
+            // Scheduled once at admission: no per-message check of the token's lifetime.
+            let remaining = expiresAt - SystemWallClock().millisecondsSinceEpoch()
+            let counters = counters
+            let expiry = channel.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(max(0, remaining))) { [weak socket] in
+                guard let socket else { return }
+                counters.countExpiredCredential()
+                socket.close(CloseCode.credentialExpired, reason: "token expired: reconnect with a fresh token")
+            }
+            channel.closeFuture.whenComplete { _ in expiry.cancel() }
+        }
         session.start()
     }
 }
