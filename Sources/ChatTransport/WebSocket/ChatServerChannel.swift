@@ -191,17 +191,7 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
         socket.onCloseFrameSent = { member.stopWriting() }
         try channel.pipeline.syncOperations.addHandler(member, position: .first)
         try channel.pipeline.syncOperations.addHandler(socket)
-        if let expiresAt {
-            // Scheduled once at admission: no per-message check of the token's lifetime.
-            let remaining = expiresAt - SystemWallClock().millisecondsSinceEpoch()
-            let counters = counters
-            let expiry = channel.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(max(0, remaining))) { [weak socket] in
-                guard let socket else { return }
-                counters.countExpiredCredential()
-                socket.close(CloseCode.credentialExpired, reason: "token expired: reconnect with a fresh token")
-            }
-            channel.closeFuture.whenComplete { _ in expiry.cancel() }
-        }
+        CredentialExpiry.schedule(expiresAt, closing: socket, on: channel, counters: counters)
         session.start()
     }
 }
