@@ -171,7 +171,13 @@ let package = Package(
         ),
         .testTarget(
             name: "ChatAuthTests",
-            dependencies: ["ChatAuth", "ChatCore"],
+            dependencies: [
+                "ChatAuth",
+                "ChatCore",
+                // RS256 keys made in the test.
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(
