@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "ChatCoreTesting", targets: ["ChatCoreTesting"]),
         .library(name: "ChatStorage", targets: ["ChatStorage"]),
         .library(name: "ChatTransport", targets: ["ChatTransport"]),
+        .library(name: "ChatAuth", targets: ["ChatAuth"]),
         .executable(name: "chatd", targets: ["chatd"]),
         .executable(name: "fanout-cost", targets: ["fanout-cost"]),
         .executable(name: "chat-bench", targets: ["chat-bench"]),
@@ -35,6 +36,10 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-websocket.git", from: "1.6.2"),
         // chat-bench: latency percentiles.
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        // ChatAuth: token hashes and random tokens, bcrypt password hashes, JWT verification.
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
     ],
     targets: [
         // Domain, ports, use cases and in-memory adapters. No C libraries, no transport.
@@ -101,9 +106,22 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Credentials: the crypto behind ChatCore's authentication ports (tokens, passwords, JWT).
+        .target(
+            name: "ChatAuth",
+            dependencies: [
+                "ChatCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "chatd",
             dependencies: [
+                "ChatAuth",
                 "ChatCore",
                 "ChatStorage",
                 "ChatTransport",
@@ -162,6 +180,17 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "ChatAuthTests",
+            dependencies: [
+                "ChatAuth",
+                "ChatCore",
+                // RS256 keys made in the test.
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "ChatStorageTests",
             dependencies: [
                 "ChatCore",
@@ -197,12 +226,16 @@ let package = Package(
             dependencies: [
                 "chatd",  // built for the process tests, which run the binary
                 "chat-bench",  // run by ChatBenchTests against a spawned chatd
+                "ChatAuth",
                 "ChatCore",
                 "ChatStorage",
                 "ChatTestServices",
                 "ChatTransport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "WSClient", package: "swift-websocket"),
+                // JWT tests sign their own tokens with keys made in the test.
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "JWTKit", package: "jwt-kit"),
                 // The Elasticsearch stand-in (Support/FakeElasticsearch.swift, shared with ChatStorageTests).
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -25,6 +25,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "TLS on the listener") var listenerTLS: ListenerTLSOptions
 
+    @OptionGroup(title: "Authentication") var authentication: AuthOptions
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let logger = try Logging.bootstrap(level: logLevel ?? environment["CHATD_LOG_LEVEL"])
@@ -36,12 +38,18 @@ struct ServeCommand: AsyncParsableCommand {
         var configuration = ChatServerConfiguration(host: host, port: port)
         try transport.apply(to: &configuration)  // every flag is checked before any backend is contacted
         try listenerTLS.apply(to: &configuration, environment: environment)
+        try authentication.apply(to: &configuration, environment: environment)
+        let makeAuthenticator = try await authentication.authenticatorFactory(
+            mode: configuration.access.mode, environment: environment, logger: logger
+        )
         let selection = try backends.selection(environment: environment)
         let serverID = ServerID.random()
         let backends = try await selection.makeBackends(server: serverID, logger: logger)
         let service = ChatService(backends: backends, server: serverID, logger: logger)
-        let server = ChatServer(service: service, configuration: configuration, logger: logger)
-        logger.info("chatd starting", metadata: ["server": "\(service.server)", "backends": "\(selection.summary)"])
+        let authenticator = makeAuthenticator(backends.credentials)
+        AuthOptions.warnIfOpen(configuration, logger: logger)
+        let server = ChatServer(service: service, authenticator: authenticator, configuration: configuration, logger: logger)
+        logger.info("chatd starting", metadata: ["server": "\(service.server)", "backends": "\(selection.summary)", "auth": "\(configuration.access.mode.rawValue)"])
         let announce = Task {
             let bound = await server.listeningPort()
             let speaks = configuration.tls == nil ? "HTTP API, WebSocket join" : "HTTPS API, WebSocket join over wss; TLS only"

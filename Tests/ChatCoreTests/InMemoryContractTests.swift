@@ -9,6 +9,11 @@ import Testing
         try await contract.run(against: InMemoryUserStore())
     }
 
+    @Test(arguments: CredentialStoreContract.cases)
+    func credentialStore(_ contract: ContractCase<CredentialFixture>) async throws {
+        try await contract.run(against: CredentialFixture(users: InMemoryUserStore(), credentials: InMemoryCredentialStore()))
+    }
+
     @Test(arguments: RoomStoreContract.cases)
     func roomStore(_ contract: ContractCase<any RoomStore>) async throws {
         try await contract.run(against: InMemoryRoomStore())

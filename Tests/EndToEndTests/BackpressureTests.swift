@@ -16,7 +16,7 @@ struct BackpressureTests {
             let room = try await server.createRoom()
             try await server.createUser("Slow")
             try await server.createUser("Fast")
-            let stalled = try await RawHTTP.stalledJoin(port: server.port, path: "/v1/chatrooms/\(room)/join?user=Slow")
+            let stalled = try await RawHTTP.stalledJoin(port: server.port, path: server.joinPath(room: room, user: "Slow"))
             let fast = try await ChatClient.join(server.joinURL(room: room, user: "Fast"))
             try await server.waitForUsers(in: room, toBe: ["Fast", "Slow"])
 

@@ -6,8 +6,10 @@ import Testing
 /// The user stories of the seed, over loopback with real HTTP and WebSocket clients.
 @Suite(.timeLimit(.minutes(2)))
 struct ChatRoomTests {
-    @Test func twoUsersChatLeaveAndRejoinWithHistory() async throws {
-        try await TestServer.with { server in
+    /// The seed's own story, as the seed ran it (`--auth none`) and with tokens (the default).
+    @Test(arguments: [AccessSettings.Mode.open, .token])
+    func twoUsersChatLeaveAndRejoinWithHistory(_ auth: AccessSettings.Mode) async throws {
+        try await TestServer.with(auth: auth) { server in
             let room = try await server.createRoom()
             try await server.createUser("John")
             try await server.createUser("Master")

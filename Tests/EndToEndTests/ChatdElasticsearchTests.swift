@@ -31,9 +31,9 @@ struct ChatdElasticsearchTests {
         let chatd = try ChatdProcess(["--host", "127.0.0.1", "--port", "0"], environment: ["CHATD_ELASTICSEARCH_URL": fake.url])
         let port = try await chatd.listeningPort()
         #expect(chatd.output.contains("chat log: Elasticsearch \(fake.url)"))
-        _ = try await LoopbackHTTP.request(.POST, port: port, "/v1/chatrooms", body: "")
-        _ = try await LoopbackHTTP.request(.POST, port: port, "/v1/users", body: #"{"name": "Op"}"#)
-        let client = try await ChatClient.join("ws://127.0.0.1:\(port)/v1/chatrooms/1/join?user=Op")
+        let token = try await LoopbackHTTP.createUser("Op", port: port)
+        _ = try await LoopbackHTTP.createRoom(port: port, token: token)
+        let client = try await ChatClient.join(LoopbackHTTP.joinURL(port: port, room: 1, token: token))
 
         client.send("before the outage")
         _ = try await eventually("the first message was not indexed") { fake.documents(in: 1).count == 1 ? true : nil }

@@ -13,10 +13,11 @@ struct ChatdProcessTests {
         let port = try await chatd.listeningPort()
         #expect(chatd.output.contains("in-memory"), "the log says which backends serve")
 
-        let room = try await LoopbackHTTP.request(.POST, port: port, "/v1/chatrooms", body: "")
-        #expect(room.json?["id"] as? Int == 1)
-        _ = try await LoopbackHTTP.request(.POST, port: port, "/v1/users", body: #"{"name": "Op"}"#)
-        let client = try await ChatClient.join("ws://127.0.0.1:\(port)/v1/chatrooms/1/join?user=Op")
+        #expect(chatd.output.contains("auth: token") || chatd.output.contains("auth=token"), "tokens by default")
+        #expect(try await LoopbackHTTP.request(.POST, port: port, "/v1/chatrooms", body: "").status == 401, "rooms need a token")
+        let token = try await LoopbackHTTP.createUser("Op", port: port)
+        #expect(try await LoopbackHTTP.createRoom(port: port, token: token) == 1)
+        let client = try await ChatClient.join(LoopbackHTTP.joinURL(port: port, room: 1, token: token))
         client.send("before shutdown")
         try await client.waitForMessages(1)
 
@@ -24,6 +25,14 @@ struct ChatdProcessTests {
         #expect(try await client.waitForClose() == .goingAway, "clients get a close frame")
         #expect(try await chatd.waitForExit() == 0)
         #expect(chatd.output.contains("chatd stopped"))
+    }
+
+    @Test func authNoneOnAPublicAddressLogsAWarning() async throws {
+        let chatd = try ChatdProcess(["--host", "0.0.0.0", "--port", "0"], environment: ["CHATD_AUTH": "none"])
+        _ = try await chatd.listeningPort()
+        #expect(chatd.output.contains("--auth none on 0.0.0.0"), "log: \(chatd.output)")
+        chatd.process.interrupt()
+        #expect(try await chatd.waitForExit() == 0)
     }
 
     @Test func flagsWinOverTheEnvironment() async throws {
@@ -43,6 +52,12 @@ struct ChatdProcessTests {
         (["migrate"], "nothing to migrate"),
         (["--listen-backlog", "0"], "--listen-backlog must be positive"),
         (["--flush-window-ms", "2000"], "--flush-window-ms must be between 0 and 1000"),
+        (["--auth", "maybe"], "--auth must be token, jwt or none"),
+        (["--auth", "jwt"], "--auth jwt needs --jwt-secret or --jwt-public-key"),
+        (["--auth", "jwt", "--jwt-secret", "short"], "--jwt-secret must be at least 32 bytes"),
+        (["--auth", "jwt", "--jwt-public-key", "/nonexistent.pem"], "cannot read --jwt-public-key"),
+        (["--jwt-secret", "0123456789abcdef0123456789abcdef"], "need --auth jwt"),
+        (["--admin-token", "short"], "--admin-token must be at least 16 bytes"),
     ])
     func refusesWhatItCannotDoWithAMessage(_ arguments: [String], _ message: String) async throws {
         let chatd = try ChatdProcess(arguments)

@@ -101,12 +101,13 @@ struct ChatdTLSTests {
             let second = try ChatdProcess(flags)
             let (one, two) = (try await first.listeningPort(), try await second.listeningPort())
 
-            let room = try #require(try await LoopbackHTTP.request(.POST, port: one, "/v1/chatrooms").json?["id"] as? Int)
-            #expect(try await LoopbackHTTP.request(.POST, port: one, "/v1/users", body: #"{"name": "Ann"}"#).status == 200)
+            let annToken = try await LoopbackHTTP.createUser("Ann", port: one)
             #expect(try await LoopbackHTTP.request(.POST, port: two, "/v1/users", body: #"{"name": "Ann"}"#).status == 409, "one user table")
-            #expect(try await LoopbackHTTP.request(.POST, port: two, "/v1/users", body: #"{"name": "Bob"}"#).status == 200)
-            let ann = try await ChatClient.join("ws://127.0.0.1:\(one)/v1/chatrooms/\(room)/join?user=Ann")
-            let bob = try await ChatClient.join("ws://127.0.0.1:\(two)/v1/chatrooms/\(room)/join?user=Bob")
+            let bobToken = try await LoopbackHTTP.createUser("Bob", port: two)
+            // Ann's token, kept as a hash in MariaDB over TLS, is known to the second server too.
+            let room = try await LoopbackHTTP.createRoom(port: two, token: annToken)
+            let ann = try await ChatClient.join(LoopbackHTTP.joinURL(port: one, room: room, token: annToken))
+            let bob = try await ChatClient.join(LoopbackHTTP.joinURL(port: two, room: room, token: bobToken))
             for port in [one, two] { try await MultiServerTests.waitForUsers(port: port, room: room, ["Ann", "Bob"]) }
             ann.send("over rediss from the first server")
             _ = try await bob.waitForMessages(1)

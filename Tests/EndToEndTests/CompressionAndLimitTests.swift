@@ -74,7 +74,7 @@ struct CompressionAndLimitTests {
             try await server.createUser("Ghost")
             try await server.createUser("Alive")
             // A raw client that completes the upgrade, then never reads or answers a ping.
-            let ghost = try await RawHTTP.stalledJoin(port: server.port, path: "/v1/chatrooms/\(room)/join?user=Ghost")
+            let ghost = try await RawHTTP.stalledJoin(port: server.port, path: server.joinPath(room: room, user: "Ghost"))
             let alive = try await ChatClient.join(server.joinURL(room: room, user: "Alive"))
             // Reaped for silence (counted), while the client that answers pings stays.
             _ = try await eventually("the silent connection was not reaped") { server.counters.idleTimeoutsClosed == 1 ? true : nil }

@@ -21,14 +21,15 @@ struct MultiServerTests {
             let second = try ChatdProcess(flags)
             let (one, two) = (try await first.listeningPort(), try await second.listeningPort())
 
-            let room = try #require(try await LoopbackHTTP.request(.POST, port: one, "/v1/chatrooms").json?["id"] as? Int)
-            #expect(try await LoopbackHTTP.request(.POST, port: one, "/v1/users", body: #"{"name": "Ann"}"#).status == 200)
-            #expect(try await LoopbackHTTP.request(.POST, port: two, "/v1/users", body: #"{"name": "Bob"}"#).status == 200)
+            let annToken = try await LoopbackHTTP.createUser("Ann", port: one)
+            let bobToken = try await LoopbackHTTP.createUser("Bob", port: two)
+            // Ann's token, issued by the first server, is known to the second (one credential table).
+            let room = try await LoopbackHTTP.createRoom(port: two, token: annToken)
             #expect(try await LoopbackHTTP.request(.POST, port: one, "/v1/users", body: #"{"name": "Bob"}"#).status == 409, "one user table")
             #expect((try await LoopbackHTTP.request(.GET, port: two, "/v1/chatrooms").json?["ids"] as? [Int]) == [room], "one room table")
 
-            let ann = try await ChatClient.join("ws://127.0.0.1:\(one)/v1/chatrooms/\(room)/join?user=Ann")
-            let bob = try await ChatClient.join("ws://127.0.0.1:\(two)/v1/chatrooms/\(room)/join?user=Bob")
+            let ann = try await ChatClient.join(LoopbackHTTP.joinURL(port: one, room: room, token: annToken))
+            let bob = try await ChatClient.join(LoopbackHTTP.joinURL(port: two, room: room, token: bobToken))
             for port in [one, two] { try await Self.waitForUsers(port: port, room: room, ["Ann", "Bob"]) }
 
             ann.send("hello from the first server")
@@ -42,8 +43,8 @@ struct MultiServerTests {
             // A server started later plays the room's history from Redis.
             let third = try ChatdProcess(flags)
             let three = try await third.listeningPort()
-            #expect(try await LoopbackHTTP.request(.POST, port: three, "/v1/users", body: #"{"name": "Cat"}"#).status == 200)
-            let cat = try await ChatClient.join("ws://127.0.0.1:\(three)/v1/chatrooms/\(room)/join?user=Cat")
+            let catToken = try await LoopbackHTTP.createUser("Cat", port: three)
+            let cat = try await ChatClient.join(LoopbackHTTP.joinURL(port: three, room: room, token: catToken))
             #expect(try await cat.waitForMessages(2) == seenByAnn)
 
             // A server killed without a goodbye: the survivors reap its users when its lease runs out.

@@ -31,10 +31,12 @@ struct TLSListenerTests {
         try await TestServer.with(configuration: try Self.configuration(certificates)) { server in
             let base = "https://127.0.0.1:\(server.port)"
             let trust = ["--cacert", certificates.authorityFile]
-            let created = try await Self.curl(trust + ["-X", "POST", "\(base)/v1/chatrooms"])
-            #expect(created.exit == 0 && created.status == 200 && created.body == #"{"id":1}"#, "\(created)")
             let user = try await Self.curl(trust + ["-X", "POST", "-H", "Content-Type: application/json", "-d", #"{"name":"Ann"}"#, "\(base)/v1/users"])
-            #expect(user.status == 200 && user.body == #"{"name":"Ann"}"#, "\(user)")
+            #expect(user.exit == 0 && user.status == 200, "\(user)")
+            let createdUser = try JSONSerialization.jsonObject(with: Data(user.body.utf8)) as? [String: Any]
+            let token = try #require(createdUser?["token"] as? String, "\(user)")
+            let created = try await Self.curl(trust + ["-X", "POST", "-H", "Authorization: Bearer \(token)", "\(base)/v1/chatrooms"])
+            #expect(created.status == 200 && created.body == #"{"id":1}"#, "\(created)")
             let page = try await Self.curl(trust + ["-D", "-", "\(base)/"])
             #expect(page.status == 200, "the browser client is served over https")
 

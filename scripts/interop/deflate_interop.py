@@ -7,7 +7,9 @@
 
 What it does, through the seed API (shared/DESIGN.md, "The seed API"):
   1. POST /v1/users {"name": ...} twice (two fresh names), POST /v1/chatrooms -> {"id": N},
-     and checks that GET /v1/chatrooms lists N.
+     and checks that GET /v1/chatrooms lists N. When the server answers a token (chatd's
+     default --auth token), rooms are created with it and each join carries its user's
+     access_token.
   2. Client A joins GET /v1/chatrooms/N/join?user=A with websockets' default
      permessage-deflate offer; client B joins with compression=None.
   3. Asserts that A's handshake response negotiated permessage-deflate
@@ -51,9 +53,11 @@ class Failure(Exception):
     pass
 
 
-def http_json(base, method, path, body=None, timeout=5.0):
+def http_json(base, method, path, body=None, timeout=5.0, token=None):
     data = None if body is None else json.dumps(body).encode("utf-8")
     req = urllib.request.Request(base + path, data=data, method=method)
+    if token:
+        req.add_header("Authorization", "Bearer " + token)
     if data is not None:
         req.add_header("Content-Type", "application/json")
     try:
@@ -74,9 +78,10 @@ def http_json(base, method, path, body=None, timeout=5.0):
 class Client:
     """One joined WebSocket connection that records every message the server sends."""
 
-    def __init__(self, label, user):
+    def __init__(self, label, user, token=None):
         self.label = label
         self.user = user
+        self.token = token
         self.ws = None
         self.received = []           # decoded JSON objects, in arrival order
         self.compressed_frames = 0   # data frames that arrived with RSV1 (deflated)
@@ -87,6 +92,8 @@ class Client:
 
     async def join(self, ws_base, room, compression):
         uri = "%s/v1/chatrooms/%s/join?user=%s" % (ws_base, room, urllib.parse.quote(self.user, safe=""))
+        if self.token:
+            uri += "&access_token=" + urllib.parse.quote(self.token, safe="")
         try:
             self.ws = await connect(uri, compression=compression, proxy=None, open_timeout=5,
                                     ping_interval=None, max_size=2 ** 22)
@@ -167,9 +174,12 @@ async def run(args):
 
     tag = secrets.token_hex(4)
     user_a, user_b = "interopA-" + tag, "interopB-" + tag
+    tokens = {}
     for user in (user_a, user_b):
-        http_json(base, "POST", "/v1/users", {"name": user})
-    created = http_json(base, "POST", "/v1/chatrooms", {"name": "deflate-interop-" + tag})
+        answer = http_json(base, "POST", "/v1/users", {"name": user})
+        if isinstance(answer, dict) and isinstance(answer.get("token"), str):
+            tokens[user] = answer["token"]
+    created = http_json(base, "POST", "/v1/chatrooms", {"name": "deflate-interop-" + tag}, token=tokens.get(user_a))
     if not isinstance(created, dict) or not isinstance(created.get("id"), int):
         raise Failure("POST /v1/chatrooms returned %r, expected {\"id\": N}" % (created,))
     room = created["id"]
@@ -178,7 +188,7 @@ async def run(args):
     check(isinstance(ids, list) and room in ids, "GET /v1/chatrooms (%r) does not list room %d" % (listed, room), failures)
     print("users %s, %s; room %d" % (user_a, user_b, room))
 
-    a, b = Client("A (deflate)", user_a), Client("B (no compression)", user_b)
+    a, b = Client("A (deflate)", user_a, tokens.get(user_a)), Client("B (no compression)", user_b, tokens.get(user_b))
     try:
         await a.join(ws_base, room, "deflate")
         await b.join(ws_base, room, None)

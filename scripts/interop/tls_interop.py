@@ -33,9 +33,11 @@ class Failure(Exception):
     pass
 
 
-def http_json(base, method, path, context, body=None):
+def http_json(base, method, path, context, body=None, token=None):
     data = None if body is None else json.dumps(body).encode("utf-8")
     request = urllib.request.Request(base + path, data=data, method=method)
+    if token:
+        request.add_header("Authorization", "Bearer " + token)
     if data is not None:
         request.add_header("Content-Type", "application/json")
     try:
@@ -76,14 +78,21 @@ async def run(args):
     trusted = ssl.create_default_context(cafile=args.ca)
     tag = secrets.token_hex(4)
     users = ["tlsA-" + tag, "tlsB-" + tag]
+    # chatd's default (--auth token) answers each new user with a token: rooms are created with
+    # it and each join carries its user's access_token. An open server (--auth none) gives none.
+    tokens = {}
     for user in users:
-        http_json(base, "POST", "/v1/users", trusted, {"name": user})
-    room = http_json(base, "POST", "/v1/chatrooms", trusted)["id"]
+        answer = http_json(base, "POST", "/v1/users", trusted, {"name": user})
+        if isinstance(answer, dict) and isinstance(answer.get("token"), str):
+            tokens[user] = answer["token"]
+    room = http_json(base, "POST", "/v1/chatrooms", trusted, token=tokens.get(users[0]))["id"]
     print("over https: users %s, room %d" % (users, room))
 
     sockets = []
     for user in users:
         uri = "%s/v1/chatrooms/%d/join?user=%s" % (ws_base, room, urllib.parse.quote(user, safe=""))
+        if user in tokens:
+            uri += "&access_token=" + urllib.parse.quote(tokens[user], safe="")
         ws = await connect(uri, ssl=trusted, proxy=None, open_timeout=5, ping_interval=None)
         if ws.transport.get_extra_info("ssl_object") is None:
             raise Failure("%s: the WebSocket is not over TLS" % user)

@@ -2,6 +2,7 @@
 /// to a status (HTTP) or close code (WebSocket).
 public enum ChatError: Error, Hashable, Sendable, CustomStringConvertible {
     case invalidUserName(String)
+    case invalidPassword(String)
     case userNameTaken(UserName)
     case unknownUser(UserName)
     case invalidRoomID(String)
@@ -9,16 +10,24 @@ public enum ChatError: Error, Hashable, Sendable, CustomStringConvertible {
     case invalidMessage(String)
     /// A backend (database, cache, broker, log) could not serve the request.
     case backendUnavailable(String)
+    /// No credential, or one that is not valid (HTTP 401).
+    case unauthenticated(String)
+    /// A valid credential that does not allow this (HTTP 403).
+    case forbidden(String)
+    /// Too many requests of one kind from one client or user (HTTP 429).
+    case rateLimited(String)
 
     public var message: String {
         switch self {
         case .invalidUserName(let reason): "invalid user name: \(reason)"
+        case .invalidPassword(let reason): "invalid password: \(reason)"
         case .userNameTaken(let name): "user name '\(name)' is already taken"
         case .unknownUser(let name): "unknown user '\(name)'"
         case .invalidRoomID(let text): "invalid chat room id '\(text)': expected a positive integer"
         case .unknownRoom(let room): "unknown chat room \(room)"
         case .invalidMessage(let reason): "invalid message: \(reason)"
         case .backendUnavailable(let what): "service unavailable: \(what)"
+        case .unauthenticated(let reason), .forbidden(let reason), .rateLimited(let reason): reason
         }
     }
 

@@ -6,19 +6,23 @@ public struct ChatBackends: Sendable {
     public var presence: any PresenceStore
     public var broker: any MessageBroker
     public var log: any MessageLog
+    /// Token and password hashes (used by the authentication of `--auth token`).
+    public var credentials: any CredentialStore
 
     public init(
         users: any UserStore,
         rooms: any RoomStore,
         presence: any PresenceStore,
         broker: any MessageBroker,
-        log: any MessageLog
+        log: any MessageLog,
+        credentials: any CredentialStore = InMemoryCredentialStore()
     ) {
         self.users = users
         self.rooms = rooms
         self.presence = presence
         self.broker = broker
         self.log = log
+        self.credentials = credentials
     }
 
     /// Everything in process memory: the embedded default, which needs no services.

@@ -51,8 +51,12 @@ public final class ChatService: Sendable {
         return name
     }
 
+    /// Deletes every user and every credential (their tokens and passwords).
     public func deleteAllUsers() async throws(ChatError) {
-        try await backend("delete users") { try await backends.users.deleteAll() }
+        try await backend("delete users") {
+            try await backends.users.deleteAll()
+            try await backends.credentials.deleteAll()
+        }
     }
 
     // MARK: Rooms
@@ -82,6 +86,18 @@ public final class ChatService: Sendable {
         let known = try await backend("look up user") { try await backends.users.contains(user) }
         guard known else { throw .unknownUser(user) }
         return user
+    }
+
+    /// Checks a join by an authenticated client: `rawUser`, when given, must be the identity's
+    /// own name, the identity must allow `room`, and `room` must exist. The identity's user
+    /// needs no row of its own (a JWT's subject exists implicitly).
+    public func admit(_ identity: Identity, asking rawUser: String?, to room: RoomID) async throws(ChatError) -> UserName {
+        if let rawUser, rawUser != identity.user.rawValue {
+            throw .forbidden("this token speaks for '\(identity.user)', not for the user= given")
+        }
+        guard identity.mayJoin(room) else { throw .forbidden("this token may not join chat room \(room)") }
+        try await requireRoom(room)
+        return identity.user
     }
 
     /// A fresh identity for a connection accepted by this server.

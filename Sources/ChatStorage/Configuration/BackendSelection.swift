@@ -79,6 +79,7 @@ public struct BackendSelection: Sendable {
             }
             backends.users = MariaDBUserStore(pool: pool)
             backends.rooms = MariaDBRoomStore(pool: pool)
+            backends.credentials = MariaDBCredentialStore(pool: pool)
         }
         guard let redis else { return backends }
         let configuration: RedisConfiguration

@@ -6,8 +6,8 @@ import ChatCore
 /// The required version lives in code rather than being read from `migrations/mariadb/` so
 /// that `chatd serve` needs no migration files at run time; a test keeps the two in step.
 public enum MariaDBSchema {
-    /// The newest migration the stores rely on (`0001_users_and_rooms.sql`).
-    public static let requiredVersion = 1
+    /// The newest migration the stores rely on (`0002_credentials.sql`).
+    public static let requiredVersion = 2
 
     static let createMigrationsTable = """
         CREATE TABLE IF NOT EXISTS schema_migrations (

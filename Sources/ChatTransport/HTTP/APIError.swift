@@ -19,7 +19,10 @@ struct APIError: Error {
     /// The status a domain error maps to.
     init(_ error: ChatError) {
         switch error {
-        case .invalidUserName, .invalidRoomID, .invalidMessage: self.init(.badRequest, error.message)
+        case .invalidUserName, .invalidPassword, .invalidRoomID, .invalidMessage: self.init(.badRequest, error.message)
+        case .unauthenticated: self.init(.unauthorized, error.message, headers: [.wwwAuthenticate: "Bearer"])
+        case .forbidden: self.init(.forbidden, error.message)
+        case .rateLimited: self.init(.tooManyRequests, error.message, headers: [.retryAfter: "60"])
         case .userNameTaken: self.init(.conflict, error.message)
         case .unknownUser, .unknownRoom: self.init(.notFound, error.message)
         case .backendUnavailable: self.init(.serviceUnavailable, error.message)

@@ -8,13 +8,26 @@ import NIOCore
 struct ChatAPI {
     let service: ChatService
     let maximumBodyBytes: Int
+    let access: AccessControl
 
     struct RoomCreated: ResponseEncodable { let id: RoomID }
     struct RoomList: ResponseEncodable { let ids: [RoomID] }
     struct RoomUsers: ResponseEncodable { let users: [UserName] }
-    struct UserCreated: ResponseEncodable { let name: UserName }
+    /// `token` only with `--auth token`: the user's first token, shown this once.
+    struct UserCreated: ResponseEncodable {
+        let name: UserName
+        let token: String?
+    }
+    struct TokenIssued: ResponseEncodable { let token: String }
     struct Done: ResponseEncodable {}
-    struct CreateUser: Decodable { let name: String }
+    struct CreateUser: Decodable {
+        let name: String
+        let password: String?
+    }
+    struct LogIn: Decodable {
+        let name: String
+        let password: String
+    }
     /// A message as WebSocket clients receive it.
     struct MessageJSON: Encodable {
         let chatroom: RoomID
@@ -39,24 +52,46 @@ struct ChatAPI {
     static let searchPageLimit = 100
     static let searchMaximumOffset = 10_000
 
-    func register<Context: RequestContext>(on router: Router<Context>) {
-        router.get("/") { _, _ in BrowserClient.response }
-        router.post("/v1/chatrooms") { _, _ in RoomCreated(id: try await service.createRoom()) }
-        router.get("/v1/chatrooms") { _, _ in RoomList(ids: try await service.rooms()) }
-        router.get("/v1/chatrooms/:id/users") { _, context in
+    func register(on router: Router<ChatRequestContext>) {
+        router.get("/") { request, _ in BrowserClient.page(host: request.head.authority) }
+        router.get("/client.js") { _, _ in BrowserClient.script }
+        router.get("/client.css") { _, _ in BrowserClient.style }
+        router.post("/v1/chatrooms") { request, context in
+            let identity = try await access.identityIfRequired(Self.bearer(request), client: context.client)
+            try access.chargeRoomCreation(identity)
+            return RoomCreated(id: try await service.createRoom())
+        }
+        router.get("/v1/chatrooms") { request, context in
+            try await access.authorizeReading(Self.bearer(request), client: context.client)
+            return RoomList(ids: try await service.rooms())
+        }
+        router.get("/v1/chatrooms/:id/users") { request, context in
             let room = try RoomID(parsing: context.parameters.get("id") ?? "")
+            try await access.authorizeReading(Self.bearer(request), client: context.client)
             return RoomUsers(users: try await service.users(in: room))
         }
         router.post("/v1/users") { request, _ in try await createUser(request) }
         router.post("/v1/chatrooms/users") { request, _ in try await createUser(request) }
-        router.delete("/v1/users") { _, _ in
+        router.delete("/v1/users") { request, context in
+            try access.authorizeAdmin(Self.bearer(request), client: context.client)
             try await service.deleteAllUsers()
             return Done()
         }
-        router.get("/v1/chatrooms/:id/join") { request, _ in try await explainRefusedJoin(request) }
-        router.get("/v1/chatrooms/:id/messages") { request, context in
-            try await search(request, room: try RoomID(parsing: context.parameters.get("id") ?? ""))
+        router.post("/v1/tokens") { request, context in try await logIn(request, client: context.client) }
+        router.delete("/v1/tokens/current") { request, context in
+            try await revoke(Self.bearer(request), client: context.client)
+            return Done()
         }
+        router.get("/v1/chatrooms/:id/join") { request, context in try await explainRefusedJoin(request, client: context.client) }
+        router.get("/v1/chatrooms/:id/messages") { request, context in
+            let room = try RoomID(parsing: context.parameters.get("id") ?? "")
+            try await access.authorizeReading(Self.bearer(request), client: context.client)
+            return try await search(request, room: room)
+        }
+    }
+
+    private static func bearer(_ request: Request) -> String? {
+        AccessControl.bearer(request.headers[.authorization])
     }
 
     /// `GET /v1/chatrooms/{id}/messages?q=words&limit=20&offset=0`: messages of the room that
@@ -87,22 +122,48 @@ struct ChatAPI {
     }
 
     private func createUser(_ request: Request) async throws -> UserCreated {
-        let body = try await request.body.collect(upTo: maximumBodyBytes)
-        let name: String
-        do {
-            name = try JSONDecoder().decode(CreateUser.self, from: Data(body.readableBytesView)).name
-        } catch {
-            throw APIError(.badRequest, #"request body must be a JSON object like {"name": "John"}"#)
+        let body = try await decode(CreateUser.self, from: request, example: #"{"name": "John"}"#)
+        guard access.settings.mode == .token, let issuer = access.issuer else {
+            return UserCreated(name: try await service.createUser(named: body.name), token: nil)
         }
-        return UserCreated(name: try await service.createUser(named: name))
+        if let password = body.password { try Password.validate(password) }  // before the user exists
+        let name = try await service.createUser(named: body.name)
+        return UserCreated(name: name, token: try await issuer.registered(name, password: body.password))
+    }
+
+    /// `POST /v1/tokens` `{"name", "password"}`: a new token for another device. A wrong name
+    /// or password counts as a failed attempt of the client's address.
+    private func logIn(_ request: Request, client: String) async throws -> TokenIssued {
+        guard access.settings.mode == .token, let issuer = access.issuer else {
+            throw APIError(.notFound, "tokens are issued here only with --auth token")
+        }
+        let body = try await decode(LogIn.self, from: request, example: #"{"name": "John", "password": "…"}"#)
+        return TokenIssued(token: try await access.logIn(body.name, password: body.password, client: client, issuer: issuer))
+    }
+
+    /// `DELETE /v1/tokens/current`: the presented token stops working.
+    private func revoke(_ token: String?, client: String) async throws {
+        guard access.settings.mode == .token, access.issuer != nil else {
+            throw APIError(.notFound, "tokens are revoked here only with --auth token")
+        }
+        try await access.revoke(token, client: client)
+    }
+
+    private func decode<Body: Decodable>(_ type: Body.Type, from request: Request, example: String) async throws -> Body {
+        let body = try await request.body.collect(upTo: maximumBodyBytes)
+        do {
+            return try JSONDecoder().decode(Body.self, from: Data(body.readableBytesView))
+        } catch {
+            throw APIError(.badRequest, "request body must be a JSON object like \(example)")
+        }
     }
 
     /// A join reaches the router only when the WebSocket upgrade was not made: say why.
-    private func explainRefusedJoin(_ request: Request) async throws -> Response {
+    private func explainRefusedJoin(_ request: Request, client: String) async throws -> Response {
         guard let join = JoinRequest(uri: request.uri.description) else {
             throw APIError(.notFound, "no such endpoint")
         }
-        _ = try await service.admit(user: join.user, to: try join.room())
+        _ = try await access.admitJoin(join, authorization: request.headers[.authorization], client: client, service: service)
         if request.headers[.upgrade] == nil {
             throw APIError(
                 .upgradeRequired, "this endpoint is a WebSocket: connect with a WebSocket client",

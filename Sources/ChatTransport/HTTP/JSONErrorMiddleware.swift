@@ -44,6 +44,10 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 enum APIRoutes {
     private static let table: [(segments: [String], methods: [HTTPRequest.Method])] = [
         ([""], [.get]),
+        (["client.js"], [.get]),
+        (["client.css"], [.get]),
+        (["v1", "tokens"], [.post]),
+        (["v1", "tokens", "current"], [.delete]),
         (["v1", "chatrooms"], [.get, .post]),
         (["v1", "chatrooms", "users"], [.post]),
         (["v1", "chatrooms", "*", "users"], [.get]),

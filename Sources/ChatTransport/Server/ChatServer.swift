@@ -16,11 +16,15 @@ public final class ChatServer: Service {
     /// Connections closed for breaking limits, and deflate sessions.
     public let counters = TransportCounters()
     private let service: ChatService
-    private let application: Application<RouterResponder<BasicRequestContext>>
+    private let application: Application<RouterResponder<ChatRequestContext>>
     private let address = ListeningAddress()
 
+    /// `authenticator` checks credentials for `configuration.access.mode` `.token` and `.jwt`
+    /// (the ChatAuth target has both). Without one in those modes every credential is refused:
+    /// the server fails closed, never open.
     public init(
         service: ChatService,
+        authenticator: (any Authenticator)? = nil,
         configuration: ChatServerConfiguration = .init(),
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "chatd")
@@ -37,9 +41,13 @@ public final class ChatServer: Service {
             flushWindow: configuration.flushWindow,
             logger: logger
         )
-        let router = Router()
+        if configuration.access.mode != .open, authenticator == nil {
+            logger.error("no authenticator for --auth \(configuration.access.mode.rawValue): every credential will be refused")
+        }
+        let access = AccessControl(settings: configuration.access, authenticator: authenticator, counters: counters)
+        let router = Router(context: ChatRequestContext.self)
         router.add(middleware: JSONErrorMiddleware(logger: logger))
-        ChatAPI(service: service, maximumBodyBytes: configuration.maximumRequestBodyBytes).register(on: router)
+        ChatAPI(service: service, maximumBodyBytes: configuration.maximumRequestBodyBytes, access: access).register(on: router)
         let address = address
         self.application = Application(
             router: router,
@@ -50,7 +58,8 @@ public final class ChatServer: Service {
                     hub: hub,
                     compressors: compressors,
                     counters: counters,
-                    configuration: configuration
+                    configuration: configuration,
+                    access: access
                 )
                 guard let tls = configuration.tls else { return channel }
                 // Cannot fail here: ChatServerTLS built a context from the same configuration.

@@ -47,6 +47,8 @@ public struct ChatServerConfiguration: Sendable {
     public var flushWindow: TimeAmount
     /// TLS on the listener (https and wss only); nil: plain HTTP. See ``ChatServerTLS``.
     public var tls: ChatServerTLS? = nil
+    /// Authentication and the limits that go with it (``AccessSettings``): tokens by default.
+    public var access = AccessSettings()
 
     public init(
         host: String = "0.0.0.0",

@@ -35,6 +35,7 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
     let compressors: FrameCompressors?
     let counters: TransportCounters
     let configuration: ChatServerConfiguration
+    let access: AccessControl
 
     init(
         responder: @escaping HTTPChannelHandler.Responder,
@@ -42,7 +43,8 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
         hub: RoomHub,
         compressors: FrameCompressors?,
         counters: TransportCounters,
-        configuration: ChatServerConfiguration
+        configuration: ChatServerConfiguration,
+        access: AccessControl
     ) {
         self.responder = Self.closingAfterUpgradeRequests(responder)
         self.service = service
@@ -50,6 +52,7 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
         self.compressors = compressors
         self.counters = counters
         self.configuration = configuration
+        self.access = access
     }
 
     /// A request with an `Upgrade` header that reaches the router (a later request on a
@@ -75,11 +78,12 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
             let firstHead = NIOLoopBoundBox<HTTPRequestHead?>(nil, eventLoop: channel.eventLoop)
             let upgrader = JoinUpgrader(
                 service: service,
+                access: access,
                 maximumFrameBytes: configuration.maximumMessageBytes,
                 deflate: compressors?.settings,
                 admission: admission
-            ) { channel, room, user, deflate in
-                try self.installWebSocket(on: channel, room: room, user: user, deflate: deflate, logger: logger)
+            ) { channel, room, user, identity, deflate in
+                try self.installWebSocket(on: channel, room: room, user: user, expiresAt: identity?.expiresAt, deflate: deflate, logger: logger)
                 return .webSocket
             }
             let upgrade = NIOTypedHTTPServerUpgradeConfiguration(
@@ -154,7 +158,9 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
     }
 
     /// Builds the WebSocket pipeline behind an accepted upgrade and starts the join. Runs on the channel's loop.
-    private func installWebSocket(on channel: any Channel, room: RoomID, user: UserName, deflate: NegotiatedDeflate?, logger: Logger) throws {
+    private func installWebSocket(
+        on channel: any Channel, room: RoomID, user: UserName, expiresAt: Int64?, deflate: NegotiatedDeflate?, logger: Logger
+    ) throws {
         let connection = service.makeConnectionID()
         var logger = logger
         logger[metadataKey: "connection"] = "\(connection)"
@@ -192,6 +198,7 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
         let tls = try? channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)
         try channel.pipeline.syncOperations.addHandler(member, position: tls.map { .after($0) } ?? .first)
         try channel.pipeline.syncOperations.addHandler(socket)
+        CredentialExpiry.schedule(expiresAt, closing: socket, on: channel, counters: counters)
         session.start()
     }
 }

@@ -4,6 +4,8 @@ import NIOWebSocket
 /// Close codes this server sends, and the rules for codes a client may send (RFC 6455 §7.4).
 enum CloseCode {
     static let tryAgainLater = WebSocketErrorCode(codeNumber: 1013)
+    /// The token the connection was admitted with expired (an application code, 4000–4999).
+    static let credentialExpired = WebSocketErrorCode(codeNumber: 4001)
 
     /// Whether a client may put `code` in a close frame: 1000–1003, 1007–1011 and 3000–4999.
     /// 1004–1006 and 1015 are reserved for local use and never travel on the wire.

@@ -1,14 +1,18 @@
 import ChatCore
 import Foundation
 
-/// A parsed `GET /v1/chatrooms/{id}/join?user=John`, shared by the WebSocket upgrade and the
+/// A parsed `GET /v1/chatrooms/{id}/join?user=John&access_token=…`, shared by the WebSocket upgrade and the
 /// HTTP route that explains a refused one, so both judge a request the same way.
 ///
 /// The query is read as RFC 3986 percent-encoding (`encodeURIComponent` in a browser):
 /// `%20` is a space and a literal `+` stays a plus, so names like `C++` survive.
+///
+/// `access_token` is a secret: never log a join's URI or this value (only ``roomSegment``).
 struct JoinRequest: Equatable {
     let roomSegment: Substring
     let user: String?
+    /// The token of a browser, which cannot set headers on a WebSocket.
+    let accessToken: String?
 
     /// `nil` when `uri` is not the join path at all.
     init?(uri: String) {
@@ -18,14 +22,20 @@ struct JoinRequest: Equatable {
         else { return nil }
         roomSegment = segments[3]
         var user: String?
+        var accessToken: String?
         if parts.count == 2 {
             for pair in parts[1].split(separator: "&") {
                 let keyValue = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                guard keyValue[0] == "user", user == nil else { continue }
-                user = keyValue.count == 2 ? String(keyValue[1]).removingPercentEncoding ?? "\u{FFFD}invalid" : ""
+                let value = keyValue.count == 2 ? String(keyValue[1]).removingPercentEncoding ?? "\u{FFFD}invalid" : ""
+                switch keyValue[0] {
+                case "user" where user == nil: user = value
+                case "access_token" where accessToken == nil: accessToken = value
+                default: continue
+                }
             }
         }
         self.user = user
+        self.accessToken = accessToken
     }
 
     func room() throws(ChatError) -> RoomID {

@@ -6,7 +6,8 @@ import NIOWebSocket
 /// The outcome of a join's upgrade attempt, kept on the channel's loop.
 enum JoinAdmission {
     case notAttempted
-    case admitted(RoomID, UserName, NegotiatedDeflate?)
+    /// The identity is nil in `--auth none`; its expiry closes the socket (4001).
+    case admitted(RoomID, UserName, Identity?, NegotiatedDeflate?)
     case refused(APIError)
 }
 
@@ -23,10 +24,11 @@ struct JoinUpgrader: NIOTypedHTTPServerProtocolUpgrader {
 
     init(
         service: ChatService,
+        access: AccessControl,
         maximumFrameBytes: Int,
         deflate: PerMessageDeflateSettings?,
         admission: NIOLoopBoundBox<JoinAdmission>,
-        install: @escaping @Sendable (any Channel, RoomID, UserName, NegotiatedDeflate?) throws -> UpgradeResult
+        install: @escaping @Sendable (any Channel, RoomID, UserName, Identity?, NegotiatedDeflate?) throws -> UpgradeResult
     ) {
         self.admission = admission
         self.inner = NIOTypedWebSocketServerUpgrader(
@@ -34,10 +36,11 @@ struct JoinUpgrader: NIOTypedHTTPServerProtocolUpgrader {
             enableAutomaticErrorHandling: false,
             shouldUpgrade: { channel, head in
                 let promise = channel.eventLoop.makePromise(of: JoinAdmission.self)
-                promise.completeWithTask { await Self.admit(head, service: service, deflate: deflate) }
+                let client = ClientAddress.of(channel.remoteAddress)
+                promise.completeWithTask { await Self.admit(head, client: client, service: service, access: access, deflate: deflate) }
                 return promise.futureResult.map { verdict -> HTTPHeaders? in
                     admission.value = verdict
-                    guard case .admitted(_, _, let negotiated) = verdict else { return nil }
+                    guard case .admitted(_, _, _, let negotiated) = verdict else { return nil }
                     var headers = HTTPHeaders()
                     if let negotiated { headers.add(name: "Sec-WebSocket-Extensions", value: negotiated.responseHeaderValue) }
                     return headers
@@ -45,10 +48,10 @@ struct JoinUpgrader: NIOTypedHTTPServerProtocolUpgrader {
             },
             upgradePipelineHandler: { channel, _ in
                 channel.eventLoop.makeCompletedFuture {
-                    guard case .admitted(let room, let user, let negotiated) = admission.value else {
+                    guard case .admitted(let room, let user, let identity, let negotiated) = admission.value else {
                         preconditionFailure("upgrade without admission")
                     }
-                    return try install(channel, room, user, negotiated)
+                    return try install(channel, room, user, identity, negotiated)
                 }
             }
         )
@@ -69,7 +72,9 @@ struct JoinUpgrader: NIOTypedHTTPServerProtocolUpgrader {
         inner.upgrade(channel: channel, upgradeRequest: upgradeRequest)
     }
 
-    private static func admit(_ head: HTTPRequestHead, service: ChatService, deflate: PerMessageDeflateSettings?) async -> JoinAdmission {
+    private static func admit(
+        _ head: HTTPRequestHead, client: String, service: ChatService, access: AccessControl, deflate: PerMessageDeflateSettings?
+    ) async -> JoinAdmission {
         guard head.method == .GET, let join = JoinRequest(uri: head.uri) else {
             return .refused(APIError(.notFound, "WebSocket upgrades are offered only at GET /v1/chatrooms/{id}/join?user=NAME"))
         }
@@ -80,8 +85,10 @@ struct JoinUpgrader: NIOTypedHTTPServerProtocolUpgrader {
             )
         }
         do {
-            let room = try join.room()
-            return .admitted(room, try await service.admit(user: join.user, to: room), negotiated)
+            let (user, identity) = try await access.admitJoin(
+                join, authorization: head.headers.first(name: "Authorization"), client: client, service: service
+            )
+            return .admitted(try join.room(), user, identity, negotiated)
         } catch {
             return .refused(APIError(error))
         }

@@ -25,12 +25,13 @@ struct WebSocketConnector: Sendable {
         var description: String { "the server did not upgrade \(path) to a WebSocket" }
     }
 
-    /// Joins `roomID` as `user`. With `historyLastSeq`, the member times how long it takes,
+    /// Joins `roomID` as `user`, with `token` as `access_token` when the server gave one. With `historyLastSeq`, the member times how long it takes,
     /// from before the TCP connect, until the message with that `seq` arrives (a join storm).
-    func join(room: Int, roomID: Int, user: String, stats: NIOLoopBound<LoopStats>, historyLastSeq: UInt64? = nil) async throws -> Member {
+    func join(room: Int, roomID: Int, user: String, token: String? = nil, stats: NIOLoopBound<LoopStats>, historyLastSeq: UInt64? = nil) async throws -> Member {
         let startedAt = NIODeadline.now().uptimeNanoseconds
         let loop = stats.eventLoop
-        let path = "/v1/chatrooms/\(roomID)/join?user=\(user)"
+        let shownPath = "/v1/chatrooms/\(roomID)/join?user=\(user)"  // the token stays out of error messages
+        let path = shownPath + (token.map { "&access_token=\($0)" } ?? "")
         let hostHeader = "\(endpoint.host):\(endpoint.port)"
         let offerDeflate = offerDeflate
         let upgradeResult: EventLoopFuture<UpgradeResult> = try await ClientBootstrap(group: loop)
@@ -75,7 +76,7 @@ struct WebSocketConnector: Sendable {
             }
         switch try await upgradeResult.get() {
         case .websocket(let member): return member
-        case .notUpgraded: throw JoinRefused(path: path)
+        case .notUpgraded: throw JoinRefused(path: shownPath)
         }
     }
 }

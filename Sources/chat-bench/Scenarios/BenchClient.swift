@@ -11,6 +11,8 @@ struct BenchClient: Sendable {
     let http: HTTPClient
     let loopStats: [NIOLoopBound<LoopStats>]
     let progress: Bool
+    /// Tokens of the users this run created, for their joins.
+    let tokens = BenchTokens()
 
     /// One member to join: room index (for counting), the server's room id, its user and server.
     struct Seat: Sendable {
@@ -42,7 +44,7 @@ struct BenchClient: Sendable {
 
     var threads: Int { loopStats.count }
 
-    func setup(_ endpoint: ServerEndpoint) -> SetupClient { SetupClient(http: http, baseURL: endpoint.baseURL) }
+    func setup(_ endpoint: ServerEndpoint) -> SetupClient { SetupClient(http: http, baseURL: endpoint.baseURL, tokens: tokens) }
 
     /// A prefix unique to this run, so users of several runs on one server do not collide.
     static func runID() -> String { String(UInt32.random(in: 0...UInt32.max), radix: 36) }
@@ -58,12 +60,13 @@ struct BenchClient: Sendable {
     func join(_ seats: [Seat], concurrency: Int, offerDeflate: Bool) async throws -> (members: [WebSocketConnector.Member?], failures: [String]) {
         let joined = JoinedMembers(count: seats.count)
         let stats = loopStats
+        let tokens = tokens
         try await forEach(seats.indices, concurrency: concurrency) { index in
             let seat = seats[index]
             let connector = WebSocketConnector(endpoint: seat.endpoint, offerDeflate: offerDeflate)
             do {
                 let member = try await connector.join(
-                    room: seat.room, roomID: seat.roomID, user: seat.user, stats: stats[index % stats.count],
+                    room: seat.room, roomID: seat.roomID, user: seat.user, token: tokens.token(of: seat.user), stats: stats[index % stats.count],
                     historyLastSeq: seat.historyLastSeq)
                 joined.set(index, .joined(member))
             } catch {

@@ -14,6 +14,15 @@ import Testing
         }
     }
 
+    @Test(arguments: CredentialStoreContract.cases)
+    func credentialStore(_ contract: ContractCase<CredentialFixture>) async throws {
+        try await MariaDBTestServer.withDatabase { pool in
+            try await contract.run(
+                against: CredentialFixture(users: MariaDBUserStore(pool: pool), credentials: MariaDBCredentialStore(pool: pool))
+            )
+        }
+    }
+
     @Test(arguments: RoomStoreContract.cases)
     func roomStore(_ contract: ContractCase<any RoomStore>) async throws {
         try await MariaDBTestServer.withDatabase { pool in

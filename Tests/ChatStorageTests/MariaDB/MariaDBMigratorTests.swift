@@ -11,15 +11,16 @@ import Testing
         try await MariaDBTestServer.withDatabase(migrated: false) { pool in
             let migrator = try MariaDBTestServer.migrator()
             let first = try await migrator.migrate(pool)
-            #expect(first.map(\.version) == [1])
+            #expect(first.map(\.version) == [1, 2])
             #expect(first.first?.description == "0001_users_and_rooms")
+            #expect(first.last?.description == "0002_credentials")
             let tables = try await pool.query(Self.tablesQuery).compactMap { $0.first?.string }.sorted()
-            #expect(tables == ["chatroom_users", "chatrooms", "schema_migrations", "users"])
+            #expect(tables == ["chatroom_users", "chatrooms", "schema_migrations", "user_passwords", "user_tokens", "users"])
 
             let second = try await migrator.migrate(pool)
             #expect(second.isEmpty, "a second run applies nothing")
-            let recorded = try await pool.query("SELECT version, name, applied_at FROM schema_migrations")
-            #expect(recorded.count == 1)
+            let recorded = try await pool.query("SELECT version, name, applied_at FROM schema_migrations ORDER BY version")
+            #expect(recorded.count == 2)
             #expect(recorded.first?[0] == .int(1) && recorded.first?[1] == .string("users_and_rooms"))
             #expect(recorded.first?[2].date != nil, "applied_at round-trips as a date")
         }
@@ -31,7 +32,7 @@ import Testing
             async let first = migrator.migrate(pool)
             async let second = migrator.migrate(pool)
             let applied = try await first.count + second.count
-            #expect(applied == 1)
+            #expect(applied == 2)
         }
     }
 

@@ -1,5 +1,6 @@
 import ChatCore
 import Foundation
+import HTTPTypes
 import Logging
 import NIOCore
 import NIOWebSocket
@@ -47,7 +48,7 @@ final class ChatClient: Sendable {
     /// The close code the server sent, once the connection ended.
     var closeCode: WebSocketErrorCode? { shared.state.withLock { $0.closeCode } }
 
-    private init(url: String, deflate: Bool) {
+    private init(url: String, deflate: Bool, headers: HTTPFields) {
         let (commands, continuation) = AsyncStream<Command>.makeStream()
         self.commands = continuation
         let shared = shared
@@ -55,6 +56,7 @@ final class ChatClient: Sendable {
         logger.logLevel = .critical
         let configuration = WebSocketClientConfiguration(
             maxFrameSize: 1 << 20,
+            additionalHeaders: headers,
             extensions: deflate ? [.perMessageDeflate(maxDecompressedFrameSize: 1 << 20, minFrameSizeToCompress: 16)] : []
         )
         task = Task {
@@ -90,8 +92,9 @@ final class ChatClient: Sendable {
     /// Connects and waits for the upgrade; throws when the server refuses it.
     /// With `deflate`, the client offers permessage-deflate (swift-websocket's own
     /// implementation, keeping its compression context unless the server asks otherwise).
-    static func join(_ url: String, deflate: Bool = false) async throws -> ChatClient {
-        let client = ChatClient(url: url, deflate: deflate)
+    /// `headers` go with the upgrade request (`Authorization: Bearer …`, say).
+    static func join(_ url: String, deflate: Bool = false, headers: HTTPFields = [:]) async throws -> ChatClient {
+        let client = ChatClient(url: url, deflate: deflate, headers: headers)
         let connected = try await eventually("timed out joining \(url)") {
             client.shared.state.withLock { $0.connected ? true : $0.ended ? false : nil }
         }
