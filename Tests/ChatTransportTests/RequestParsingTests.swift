@@ -1,5 +1,6 @@
 import ChatCore
 import HTTPTypes
+import Hummingbird
 import Testing
 
 @testable import ChatTransport
@@ -26,13 +27,15 @@ import Testing
     }
 
     @Test func routeTableTellsMethodNotAllowedFromNotFound() {
-        #expect(APIRoutes.methods(forPath: "/v1/chatrooms") == [.get, .post])
-        #expect(APIRoutes.methods(forPath: "/v1/chatrooms/") == [.get, .post])
-        #expect(APIRoutes.methods(forPath: "/v1/chatrooms/12/users") == [.get])
-        #expect(APIRoutes.methods(forPath: "/v1/chatrooms/users") == [.post])
-        #expect(APIRoutes.methods(forPath: "/v1/users") == [.post, .delete])
-        #expect(APIRoutes.methods(forPath: "/v1/chatrooms//users") == [])
-        #expect(APIRoutes.methods(forPath: "/nope") == [])
+        let paths = ChatAPI(service: ChatService(backends: .inMemory()), maximumBodyBytes: 1024).routes(for: BasicRequestContext.self).paths
+        #expect(Set(paths.methods(forPath: "/v1/chatrooms")) == [.get, .post])
+        #expect(Set(paths.methods(forPath: "/v1/chatrooms/")) == [.get, .post])
+        #expect(paths.methods(forPath: "/v1/chatrooms/12/users") == [.get])
+        #expect(paths.methods(forPath: "/v1/chatrooms/12/messages") == [.get], "the search route, missing from the old second copy")
+        #expect(paths.methods(forPath: "/v1/chatrooms/users") == [.post])
+        #expect(Set(paths.methods(forPath: "/v1/users")) == [.post, .delete])
+        #expect(paths.methods(forPath: "/v1/chatrooms//users") == [])
+        #expect(paths.methods(forPath: "/nope") == [])
     }
 
     @Test func closeReasonsAreCutWithoutSplittingCharacters() {

@@ -39,24 +39,27 @@ struct ChatAPI {
     static let searchPageLimit = 100
     static let searchMaximumOffset = 10_000
 
-    func register<Context: RequestContext>(on router: Router<Context>) {
-        router.get("/") { _, _ in BrowserClient.response }
-        router.post("/v1/chatrooms") { _, _ in RoomCreated(id: try await service.createRoom()) }
-        router.get("/v1/chatrooms") { _, _ in RoomList(ids: try await service.rooms()) }
-        router.get("/v1/chatrooms/:id/users") { _, context in
+    /// Every route of the API, in one list (the router's routes and the 405 table).
+    func routes<Context: RequestContext>(for _: Context.Type = Context.self) -> RouteTable<Context> {
+        var routes = RouteTable<Context>()
+        routes.add(.get, "/") { _, _ in BrowserClient.response }
+        routes.add(.get, "/v1/chatrooms") { _, _ in RoomList(ids: try await service.rooms()) }
+        routes.add(.post, "/v1/chatrooms") { _, _ in RoomCreated(id: try await service.createRoom()) }
+        routes.add(.get, "/v1/chatrooms/:id/users") { _, context in
             let room = try RoomID(parsing: context.parameters.get("id") ?? "")
             return RoomUsers(users: try await service.users(in: room))
         }
-        router.post("/v1/users") { request, _ in try await createUser(request) }
-        router.post("/v1/chatrooms/users") { request, _ in try await createUser(request) }
-        router.delete("/v1/users") { _, _ in
+        routes.add(.post, "/v1/users", body: .json) { request, _ in try await createUser(request) }
+        routes.add(.post, "/v1/chatrooms/users", body: .json) { request, _ in try await createUser(request) }
+        routes.add(.delete, "/v1/users") { _, _ in
             try await service.deleteAllUsers()
             return Done()
         }
-        router.get("/v1/chatrooms/:id/join") { request, _ in try await explainRefusedJoin(request) }
-        router.get("/v1/chatrooms/:id/messages") { request, context in
+        routes.add(.get, "/v1/chatrooms/:id/join") { request, _ in try await explainRefusedJoin(request) }
+        routes.add(.get, "/v1/chatrooms/:id/messages") { request, context in
             try await search(request, room: try RoomID(parsing: context.parameters.get("id") ?? ""))
         }
+        return routes
     }
 
     /// `GET /v1/chatrooms/{id}/messages?q=words&limit=20&offset=0`: messages of the room that

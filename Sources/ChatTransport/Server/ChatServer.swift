@@ -36,9 +36,7 @@ public final class ChatServer: Service {
             flushWindow: configuration.flushWindow,
             logger: logger
         )
-        let router = Router()
-        router.add(middleware: JSONErrorMiddleware(logger: logger))
-        ChatAPI(service: service, maximumBodyBytes: configuration.maximumRequestBodyBytes).register(on: router)
+        let router = Self.makeRouter(service: service, configuration: configuration, logger: logger)
         let address = address
         self.application = Application(
             router: router,
@@ -58,6 +56,15 @@ public final class ChatServer: Service {
             eventLoopGroupProvider: .shared(eventLoopGroup),
             logger: logger
         )
+    }
+
+    /// The HTTP API's router, with its JSON errors: also what in-process tests drive.
+    static func makeRouter(service: ChatService, configuration: ChatServerConfiguration, logger: Logger) -> Router<BasicRequestContext> {
+        let router = Router()
+        let routes = ChatAPI(service: service, maximumBodyBytes: configuration.maximumRequestBodyBytes).routes(for: BasicRequestContext.self)
+        router.add(middleware: JSONErrorMiddleware(logger: logger, routes: routes.paths))
+        routes.register(on: router)
+        return router
     }
 
     /// The port the server listens on, once it does (useful with port 0).
