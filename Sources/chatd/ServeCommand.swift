@@ -23,6 +23,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "WebSocket transport") var transport: TransportOptions
 
+    @OptionGroup(title: "Cross-site defences and abuse limits") var limits: LimitOptions
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let logger = try Logging.bootstrap(level: logLevel ?? environment["CHATD_LOG_LEVEL"])
@@ -33,7 +35,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         var configuration = ChatServerConfiguration(host: host, port: port)
         try transport.apply(to: &configuration)  // every flag is checked before any backend is contacted
-        let selection = try backends.selection(environment: environment)
+        var selection = try backends.selection(environment: environment)
+        try limits.apply(to: &configuration, backends: &selection)
         let serverID = ServerID.random()
         let backends = try await selection.makeBackends(server: serverID, logger: logger)
         let service = ChatService(backends: backends, server: serverID, logger: logger)

@@ -1,4 +1,5 @@
 import ChatCore
+import ChatTransport
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -92,7 +93,9 @@ struct BadInputTests {
     }
 
     @Test func aConnectionThatNeverSendsARequestIsClosed() async throws {
-        try await TestServer.with(configuration: .init(firstRequestTimeout: .milliseconds(200))) { server in
+        var configuration = ChatServerConfiguration()
+        configuration.abuseLimits.requestDeadline = .milliseconds(200)
+        try await TestServer.with(configuration: configuration) { server in
             // RawHTTP fails if the server has not closed the connection within 10 seconds.
             let silent = try await RawHTTP.exchange(port: server.port, "")
             #expect(silent.isEmpty)

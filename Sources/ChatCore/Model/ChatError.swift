@@ -9,6 +9,8 @@ public enum ChatError: Error, Hashable, Sendable, CustomStringConvertible {
     case invalidMessage(String)
     /// A backend (database, cache, broker, log) could not serve the request.
     case backendUnavailable(String)
+    /// A store holds as much as it may (the in-memory stores' caps); nothing was added.
+    case storageFull(String)
 
     public var message: String {
         switch self {
@@ -19,6 +21,7 @@ public enum ChatError: Error, Hashable, Sendable, CustomStringConvertible {
         case .unknownRoom(let room): "unknown chat room \(room)"
         case .invalidMessage(let reason): "invalid message: \(reason)"
         case .backendUnavailable(let what): "service unavailable: \(what)"
+        case .storageFull(let what): "insufficient storage: \(what)"
         }
     }
 

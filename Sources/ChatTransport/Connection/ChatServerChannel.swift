@@ -21,6 +21,8 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
         case refusedJoin(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, APIError)
         /// An accepted join: its session runs on the channel's event loop.
         case webSocket
+        /// Refused at accept (a connection limit): answered by ``ConnectionRefusal``.
+        case refusedConnection
     }
 
     struct Value: ServerChildChannelValue {
@@ -34,6 +36,7 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
     let compressors: FrameCompressors?
     let counters: TransportCounters
     let configuration: ChatServerConfiguration
+    let limiter: ConnectionLimiter
 
     init(
         responder: @escaping HTTPChannelHandler.Responder,
@@ -41,7 +44,8 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
         hub: RoomHub,
         compressors: FrameCompressors?,
         counters: TransportCounters,
-        configuration: ChatServerConfiguration
+        configuration: ChatServerConfiguration,
+        limiter: ConnectionLimiter
     ) {
         self.responder = Self.closingAfterUpgradeRequests(responder)
         self.service = service
@@ -49,6 +53,7 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
         self.compressors = compressors
         self.counters = counters
         self.configuration = configuration
+        self.limiter = limiter
     }
 
     /// A request with an `Upgrade` header that reaches the router (a later request on a
@@ -65,6 +70,10 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
+            if let refusal = admitConnection(channel) {
+                try channel.pipeline.syncOperations.addHandler(ConnectionRefusal(refusal))
+                return Value(negotiated: channel.eventLoop.makeSucceededFuture(.refusedConnection), channel: channel)
+            }
             // NIO starts every connection with a 2 KiB receive buffer; for mostly idle chat
             // sockets that is a quarter of their memory (DESIGN.md). Start small, grow on demand.
             try channel.syncOptions?.setOption(
@@ -72,12 +81,20 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
             )
             let admission = NIOLoopBoundBox(JoinAdmission.notAttempted, eventLoop: channel.eventLoop)
             let firstHead = NIOLoopBoundBox<HTTPRequestHead?>(nil, eventLoop: channel.eventLoop)
+            let counters = counters
+            let deadline = RequestDeadline(channel: channel, timeout: configuration.abuseLimits.requestDeadline) {
+                counters.countRequestDeadline()
+            }
+            let loopDeadline = NIOLoopBound(deadline, eventLoop: channel.eventLoop)
             let upgrader = JoinUpgrader(
                 service: service,
                 maximumFrameBytes: configuration.maximumMessageBytes,
                 deflate: compressors?.settings,
+                origins: configuration.originPolicy,
+                counters: counters,
                 admission: admission
             ) { channel, room, user, deflate in
+                loopDeadline.value.disarm()  // the 101 is on its way
                 try self.installWebSocket(on: channel, room: room, user: user, deflate: deflate, logger: logger)
                 return .webSocket
             }
@@ -112,7 +129,7 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
             pipeline.enableResponseHeaderValidation = false  // HTTPTypes validates
             let negotiated = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: pipeline)
             let upgradeHandler = try channel.pipeline.syncOperations.handler(type: NIOTypedHTTPServerUpgradeHandler<Negotiated>.self)
-            try channel.pipeline.syncOperations.addHandler(FirstRequestGuard(head: firstHead, timeout: configuration.firstRequestTimeout), position: .before(upgradeHandler))
+            try channel.pipeline.syncOperations.addHandler(FirstRequestGuard(head: firstHead, deadline: deadline), position: .before(upgradeHandler))
             return Value(negotiated: negotiated, channel: channel)
         }
     }
@@ -124,12 +141,29 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
                 await handleHTTP(asyncChannel: http, logger: logger)
             case .refusedJoin(let http, let error):
                 try await Self.answer(http, with: error)
-            case .webSocket:
+            case .webSocket, .refusedConnection:
                 // The session lives on the channel's event loop; no task waits for it.
                 break
             }
         } catch {
             logger.debug("connection ended before a request completed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Counts the connection against the limits; the error to answer it with when it is over one.
+    private func admitConnection(_ channel: any Channel) -> APIError? {
+        let address = ClientAddress.of(channel)
+        switch limiter.admit(address) {
+        case .admitted:
+            let limiter = limiter
+            channel.closeFuture.whenComplete { _ in limiter.release(address) }
+            return nil
+        case .tooManyFromAddress(let message):
+            counters.countConnectionRefusedForAddress()
+            return APIError(.tooManyRequests, message, headers: [.retryAfter: "1"])
+        case .serverFull(let message):
+            counters.countConnectionRefusedServerFull()
+            return APIError(.serviceUnavailable, message, headers: [.retryAfter: "5"])
         }
     }
 

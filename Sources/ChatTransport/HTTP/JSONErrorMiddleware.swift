@@ -11,6 +11,7 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     let logger: Logger
     /// The registered routes, for telling 405 from 404.
     let routes: RoutePaths
+    let counters: TransportCounters
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
@@ -18,6 +19,7 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as APIError {
             return error.response
         } catch let error as ChatError {
+            if case .storageFull = error { counters.countStorageFull() }
             return APIError(error).response
         } catch let error as HTTPError {
             if error.status == .notFound {

@@ -34,10 +34,12 @@ public final class ChatServer: Service {
             counters: counters,
             compressors: compressors,
             flushWindow: configuration.flushWindow,
+            budget: OutboundBudget(limit: configuration.abuseLimits.outboundMemoryBudget, counters: counters),
             logger: logger
         )
-        let router = Self.makeRouter(service: service, configuration: configuration, logger: logger)
+        let router = Self.makeRouter(service: service, configuration: configuration, counters: counters, logger: logger)
         let address = address
+        let limiter = ConnectionLimiter(limits: configuration.abuseLimits)
         self.application = Application(
             router: router,
             server: HTTPServerBuilder { responder in
@@ -47,7 +49,8 @@ public final class ChatServer: Service {
                     hub: hub,
                     compressors: compressors,
                     counters: counters,
-                    configuration: configuration
+                    configuration: configuration,
+                    limiter: limiter
                 )
             },
             configuration: .init(
@@ -59,10 +62,12 @@ public final class ChatServer: Service {
     }
 
     /// The HTTP API's router, with its JSON errors: also what in-process tests drive.
-    static func makeRouter(service: ChatService, configuration: ChatServerConfiguration, logger: Logger) -> Router<BasicRequestContext> {
+    static func makeRouter(
+        service: ChatService, configuration: ChatServerConfiguration, counters: TransportCounters = .init(), logger: Logger
+    ) -> Router<BasicRequestContext> {
         let router = Router()
         let routes = ChatAPI(service: service, maximumBodyBytes: configuration.maximumRequestBodyBytes).routes(for: BasicRequestContext.self)
-        router.add(middleware: JSONErrorMiddleware(logger: logger, routes: routes.paths))
+        router.add(middleware: JSONErrorMiddleware(logger: logger, routes: routes.paths, counters: counters))
         routes.register(on: router)
         return router
     }

@@ -25,6 +25,8 @@ struct JoinUpgrader: NIOTypedHTTPServerProtocolUpgrader {
         service: ChatService,
         maximumFrameBytes: Int,
         deflate: PerMessageDeflateSettings?,
+        origins: OriginPolicy,
+        counters: TransportCounters,
         admission: NIOLoopBoundBox<JoinAdmission>,
         install: @escaping @Sendable (any Channel, RoomID, UserName, NegotiatedDeflate?) throws -> UpgradeResult
     ) {
@@ -34,7 +36,7 @@ struct JoinUpgrader: NIOTypedHTTPServerProtocolUpgrader {
             enableAutomaticErrorHandling: false,
             shouldUpgrade: { channel, head in
                 let promise = channel.eventLoop.makePromise(of: JoinAdmission.self)
-                promise.completeWithTask { await Self.admit(head, service: service, deflate: deflate) }
+                promise.completeWithTask { await Self.admit(head, service: service, deflate: deflate, origins: origins, counters: counters) }
                 return promise.futureResult.map { verdict -> HTTPHeaders? in
                     admission.value = verdict
                     guard case .admitted(_, _, let negotiated) = verdict else { return nil }
@@ -69,9 +71,16 @@ struct JoinUpgrader: NIOTypedHTTPServerProtocolUpgrader {
         inner.upgrade(channel: channel, upgradeRequest: upgradeRequest)
     }
 
-    private static func admit(_ head: HTTPRequestHead, service: ChatService, deflate: PerMessageDeflateSettings?) async -> JoinAdmission {
+    private static func admit(
+        _ head: HTTPRequestHead, service: ChatService, deflate: PerMessageDeflateSettings?, origins: OriginPolicy, counters: TransportCounters
+    ) async -> JoinAdmission {
         guard head.method == .GET, let join = JoinRequest(uri: head.uri) else {
             return .refused(APIError(.notFound, "WebSocket upgrades are offered only at GET /v1/chatrooms/{id}/join?user=NAME"))
+        }
+        let origin = head.headers.first(name: "Origin")
+        guard origins.allows(origin: origin, host: head.headers.first(name: "Host")) else {
+            counters.countOriginRefused()
+            return .refused(APIError(.forbidden, "pages from origin '\(origin ?? "")' may not join this server's rooms"))
         }
         let negotiated = deflate.flatMap { settings in
             NegotiatedDeflate.negotiate(

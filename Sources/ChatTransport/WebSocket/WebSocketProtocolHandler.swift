@@ -133,6 +133,12 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
             guard case .open = state, let data = inflated(data, compressed: compressed, context: context) else { return }
             deliver(.binary(data), context: context)
         case .control(let control):
+            if case .open = state, control.opcode != .connectionClose, rateLimiter != nil, !rateLimiter!.admit(now: .now()) {
+                // Pings and pongs take from the same budget as messages: answering a ping
+                // flood would cost as much as relaying a message flood.
+                counters.countControlFlood()
+                return close(.policyViolation, reason: "more than \(rateLimiter!.messagesPerSecond) frames per second")
+            }
             handleControl(control, context: context)
         }
     }

@@ -36,6 +36,7 @@ struct TestServer {
         var configuration = configuration
         configuration.host = "127.0.0.1"
         configuration.port = 0
+        configuration.adaptedToTestClients()
         let service = ChatService(backends: backends, server: serverID, logger: logger)
         let server = ChatServer(service: service, configuration: configuration, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [server], logger: logger))
@@ -109,6 +110,29 @@ struct TestServer {
             return current == expected ? true : nil
         }
     }
+}
+
+extension ChatServerConfiguration {
+    /// Every test's clients share 127.0.0.1, and swift-websocket's client sends `Origin:
+    /// ws://127.0.0.1` (no port, unlike a browser): a test that does not set the per-address
+    /// limits or the origins itself gets them out of its way.
+    mutating func adaptedToTestClients() {
+        let defaults = AbuseLimits()
+        if abuseLimits.maximumConnectionsPerAddress == defaults.maximumConnectionsPerAddress {
+            abuseLimits.maximumConnectionsPerAddress = 100_000
+        }
+        if abuseLimits.newConnectionsPerSecondPerAddress == defaults.newConnectionsPerSecondPerAddress {
+            abuseLimits.newConnectionsPerSecondPerAddress = 100_000
+        }
+        if originPolicy == .sameOrigin {
+            originPolicy = try! OriginPolicy(allowing: [ChatClient.origin])
+        }
+    }
+
+    /// The flags that do the same for a spawned chatd.
+    static let testClientFlags = [
+        "--max-connections-per-address", "100000", "--connection-rate", "100000", "--allowed-origin", ChatClient.origin,
+    ]
 }
 
 struct TestFailure: Error, CustomStringConvertible {
