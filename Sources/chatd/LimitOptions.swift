@@ -25,6 +25,9 @@ struct LimitOptions: ParsableArguments {
     @Option(help: "MiB all outbound queues together may hold; beyond it the connections holding the most are closed with 1008 (default 512).")
     var outboundBudgetMib: Int?
 
+    @Option(help: "IP address of a reverse proxy of yours whose X-Forwarded-For / X-Real-IP name the client for the per-address limits; repeatable (default: none, the TCP peer is the client).")
+    var trustedProxy: [String] = []
+
     @Option(help: "Users the in-memory user store holds at most (without --mariadb); beyond it 507 (default 1000000).")
     var maxUsers: Int?
 
@@ -59,6 +62,12 @@ struct LimitOptions: ParsableArguments {
         if let outboundBudgetMib {
             guard outboundBudgetMib >= 1 else { throw ValidationError("--outbound-budget-mib must be positive") }
             limits.outboundMemoryBudget = outboundBudgetMib * 1024 * 1024
+        }
+        for proxy in trustedProxy {
+            guard (try? SocketAddress(ipAddress: proxy, port: 0)) != nil else {
+                throw ValidationError("--trusted-proxy must be an IP address, got '\(proxy)'")
+            }
+            limits.trustedProxies.insert(proxy)
         }
         configuration.abuseLimits = limits
         if let maxUsers {

@@ -1,6 +1,7 @@
 import ChatCore
 import NIOCore
 import NIOEmbedded
+import NIOHTTP1
 import NIOWebSocket
 import Testing
 
@@ -119,5 +120,40 @@ import Testing
         #expect(try test.sentFrames().map(\.opcode) == [.pong, .pong, .pong])
         try test.channel.writeInbound(clientFrame(.text, "hi"))
         #expect(test.session.texts == ["hi"])
+    }
+}
+
+/// Who the client is: the peer, or the client a trusted proxy names.
+@Suite struct ClientAddressTests {
+    @Test func aTrustedProxyNamesTheRightmostUntrustedHop() {
+        var headers = HTTPHeaders([("X-Forwarded-For", "198.51.100.9, 203.0.113.7"), ("X-Forwarded-For", "10.0.0.2")])
+        #expect(ClientAddress.forwarded(by: "10.0.0.1", headers: headers, trustedProxies: ["10.0.0.1", "10.0.0.2"]) == "203.0.113.7",
+                "the left entries could be made up by the client")
+        headers = HTTPHeaders([("X-Real-IP", "203.0.113.8")])
+        #expect(ClientAddress.forwarded(by: "10.0.0.1", headers: headers, trustedProxies: ["10.0.0.1"]) == "203.0.113.8")
+        #expect(ClientAddress.forwarded(by: "10.0.0.1", headers: HTTPHeaders(), trustedProxies: ["10.0.0.1"]) == "10.0.0.1",
+                "a proxy that names no client is the client")
+    }
+
+    @Test func aProxiedConnectionCountsInTheTotalAtAcceptAndAgainstItsClientLater() {
+        var limits = ConnectionLimiterTests.limits(perAddress: 1, total: 2)
+        limits.trustedProxies = ["10.0.0.1"]
+        var ledger = ConnectionLimiter.Ledger(limits: limits)
+        let now = NIODeadline.uptimeNanoseconds(1_000_000_000)
+        #expect(ledger.admitUnattributed() == .admitted)
+        #expect(ledger.admitAddress("203.0.113.7", now: now) == .admitted)
+        #expect(ledger.admitUnattributed() == .admitted)
+        guard case .tooManyFromAddress = ledger.admitAddress("203.0.113.7", now: now) else {
+            Issue.record("a client's second connection through the proxy was admitted")
+            return
+        }
+        guard case .serverFull = ledger.admitUnattributed() else {
+            Issue.record("the total was not enforced for proxied connections")
+            return
+        }
+        ledger.release(nil)
+        ledger.release("203.0.113.7")
+        #expect(ledger.open == 0)
+        #expect(ledger.admitAddress("203.0.113.7", now: now) == .admitted)
     }
 }

@@ -64,6 +64,30 @@ struct EdgeLimitTests {
         }
     }
 
+    @Test func behindATrustedProxyTheForwardedClientIsCountedAndOthersHeadersAreIgnored() async throws {
+        let configuration = Self.configuration {
+            $0.abuseLimits.maximumConnectionsPerAddress = 1
+            $0.abuseLimits.trustedProxies = ["127.0.0.2"]
+        }
+        try await TestServer.with(configuration: configuration) { server in
+            func request(for client: String) -> String {
+                "GET /v1/chatrooms HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Forwarded-For: \(client)\r\n\r\n"
+            }
+            let first = try await RawHTTP.open(port: server.port, request(for: "203.0.113.7"), from: "127.0.0.2")
+            #expect(first.head.hasPrefix("HTTP/1.1 200"))
+            let again = try await RawHTTP.exchange(port: server.port, request(for: "203.0.113.7"), from: "127.0.0.2")
+            #expect(again.hasPrefix("HTTP/1.1 429"), "the same client through the proxy: \(again.prefix(40))")
+            let other = try await RawHTTP.open(port: server.port, request(for: "203.0.113.8"), from: "127.0.0.2")
+            #expect(other.head.hasPrefix("HTTP/1.1 200"), "another client through the same proxy")
+            // An untrusted peer is counted by its own address, whatever it claims.
+            let untrusted = try await RawHTTP.open(port: server.port, request(for: "198.51.100.1"), from: "127.0.0.3")
+            #expect(untrusted.head.hasPrefix("HTTP/1.1 200"))
+            let spoofed = try await RawHTTP.exchange(port: server.port, request(for: "198.51.100.2"), from: "127.0.0.3")
+            #expect(spoofed.hasPrefix("HTTP/1.1 429"))
+            for channel in [first.channel, other.channel, untrusted.channel] { try await channel.close() }
+        }
+    }
+
     static let closingListRooms = "GET /v1/chatrooms HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
 
     @Test func newConnectionsFasterThanTheRateGet429() async throws {

@@ -70,7 +70,8 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
-            if let refusal = admitConnection(channel) {
+            let attribution = ClientAttribution(limiter: limiter, counters: counters, trustedProxies: configuration.abuseLimits.trustedProxies)
+            if let refusal = attribution.admit(channel) {
                 try channel.pipeline.syncOperations.addHandler(ConnectionRefusal(refusal))
                 return Value(negotiated: channel.eventLoop.makeSucceededFuture(.refusedConnection), channel: channel)
             }
@@ -129,7 +130,7 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
             pipeline.enableResponseHeaderValidation = false  // HTTPTypes validates
             let negotiated = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: pipeline)
             let upgradeHandler = try channel.pipeline.syncOperations.handler(type: NIOTypedHTTPServerUpgradeHandler<Negotiated>.self)
-            try channel.pipeline.syncOperations.addHandler(FirstRequestGuard(head: firstHead, deadline: deadline), position: .before(upgradeHandler))
+            try channel.pipeline.syncOperations.addHandler(FirstRequestGuard(head: firstHead, deadline: deadline, attribution: attribution), position: .before(upgradeHandler))
             return Value(negotiated: negotiated, channel: channel)
         }
     }
@@ -147,23 +148,6 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
             }
         } catch {
             logger.debug("connection ended before a request completed", metadata: ["error": "\(error)"])
-        }
-    }
-
-    /// Counts the connection against the limits; the error to answer it with when it is over one.
-    private func admitConnection(_ channel: any Channel) -> APIError? {
-        let address = ClientAddress.of(channel)
-        switch limiter.admit(address) {
-        case .admitted:
-            let limiter = limiter
-            channel.closeFuture.whenComplete { _ in limiter.release(address) }
-            return nil
-        case .tooManyFromAddress(let message):
-            counters.countConnectionRefusedForAddress()
-            return APIError(.tooManyRequests, message, headers: [.retryAfter: "1"])
-        case .serverFull(let message):
-            counters.countConnectionRefusedServerFull()
-            return APIError(.serviceUnavailable, message, headers: [.retryAfter: "5"])
         }
     }
 

@@ -17,6 +17,9 @@ public struct AbuseLimits: Sendable {
     /// Bytes all outbound queues together may hold; above it the connections holding the
     /// most are closed (1008) until the total is back under it.
     public var outboundMemoryBudget: Int = 512 * 1024 * 1024
+    /// IP addresses of the operator's reverse proxies: for connections from them the client
+    /// address is the one they name in `X-Forwarded-For` / `X-Real-IP` (``ClientAddress``).
+    public var trustedProxies: Set<String> = []
 
     public init() {}
 }

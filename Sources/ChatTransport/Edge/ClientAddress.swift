@@ -1,12 +1,29 @@
+import Foundation
 import NIOCore
+import NIOHTTP1
 
 /// The one place that says which client a connection belongs to, for the per-address limits.
 ///
-/// It is the TCP peer's IP address. Behind a reverse proxy every client has the proxy's
-/// address, so the per-address limits then apply to the proxy as a whole (docs/security.md).
+/// It is the TCP peer's IP address, unless the peer is one of the operator's trusted proxies
+/// (`--trusted-proxy`): then it is the client the proxy names, in `X-Forwarded-For` (the
+/// rightmost address that is not itself a trusted proxy: the ones left of it could be made up
+/// by the client) or else `X-Real-IP`. Headers from anyone else are ignored: a client could
+/// otherwise pick a fresh address per connection and escape every per-address limit.
 enum ClientAddress {
-    static func of(_ channel: any Channel) -> String {
+    static func peer(of channel: any Channel) -> String {
         guard let address = channel.remoteAddress else { return "unknown" }
         return address.ipAddress ?? "\(address)"
+    }
+
+    /// The client a trusted proxy forwards for, or the proxy itself when it names none.
+    static func forwarded(by proxy: String, headers: HTTPHeaders, trustedProxies: Set<String>) -> String {
+        let hops = headers[canonicalForm: "X-Forwarded-For"].map { $0.trimmingCharacters(in: .whitespaces) }
+        if let client = hops.reversed().first(where: { !$0.isEmpty && !trustedProxies.contains($0) }) {
+            return client
+        }
+        if let real = headers.first(name: "X-Real-IP")?.trimmingCharacters(in: .whitespaces), !real.isEmpty {
+            return real
+        }
+        return proxy
     }
 }

@@ -4,6 +4,8 @@ import Synchronization
 /// Counts open connections per client address and in total, and paces new connections per
 /// address; asked once per accepted connection, before anything is read from it.
 ///
+/// A connection from a trusted proxy is counted in the total at accept and against its
+/// client's address once its first request head names that client (``ClientAddress``).
 /// The rules are a value (``Ledger``), tested with a hand-made clock; the class only guards it.
 final class ConnectionLimiter: Sendable {
     enum Verdict: Equatable {
@@ -32,15 +34,28 @@ final class ConnectionLimiter: Sendable {
             self.limits = limits
         }
 
+        /// A new connection from `address`: counted in the total and against the address.
         mutating func admit(_ address: String, now: NIODeadline) -> Verdict {
+            guard open < limits.maximumConnections else { return Self.serverFull(limits) }
+            let verdict = admitAddress(address, now: now)
+            if verdict == .admitted { open += 1 }
+            return verdict
+        }
+
+        /// A new connection whose client is not known yet (it comes through a trusted proxy).
+        mutating func admitUnattributed() -> Verdict {
+            guard open < limits.maximumConnections else { return Self.serverFull(limits) }
+            open += 1
+            return .admitted
+        }
+
+        /// Counts an already admitted connection against the client `address`.
+        mutating func admitAddress(_ address: String, now: NIODeadline) -> Verdict {
             let rate = Double(limits.newConnectionsPerSecondPerAddress)
             var entry = entries[address] ?? Entry(tokens: rate, refilled: now)
             entry.tokens = min(rate, entry.tokens + Double((now - entry.refilled).nanoseconds) / 1e9 * rate)
             entry.refilled = now
             defer { entries[address] = entry }
-            guard open < limits.maximumConnections else {
-                return .serverFull("the server is at its connection limit (\(limits.maximumConnections)); try again later")
-            }
             guard entry.open < limits.maximumConnectionsPerAddress else {
                 return .tooManyFromAddress("too many connections from your address (at most \(limits.maximumConnectionsPerAddress) at once)")
             }
@@ -49,17 +64,21 @@ final class ConnectionLimiter: Sendable {
             }
             entry.tokens -= 1
             entry.open += 1
-            open += 1
             admittedSinceSweep += 1
             if admittedSinceSweep >= 1_024 { sweep(now: now) }
             return .admitted
         }
 
-        mutating func release(_ address: String) {
-            guard var entry = entries[address], entry.open > 0 else { return }
+        /// A connection closed: out of the total, and out of its address's count when it had one.
+        mutating func release(_ address: String?) {
+            if open > 0 { open -= 1 }
+            guard let address, var entry = entries[address], entry.open > 0 else { return }
             entry.open -= 1
-            open -= 1
             entries[address] = entry
+        }
+
+        private static func serverFull(_ limits: AbuseLimits) -> Verdict {
+            .serverFull("the server is at its connection limit (\(limits.maximumConnections)); try again later")
         }
 
         /// Drops idle addresses whose bucket has refilled: they would be created afresh the same.
@@ -81,7 +100,16 @@ final class ConnectionLimiter: Sendable {
         return ledger.withLock { $0.admit(address, now: now) }
     }
 
-    func release(_ address: String) {
+    func admitUnattributed() -> Verdict {
+        ledger.withLock { $0.admitUnattributed() }
+    }
+
+    func admitAddress(_ address: String) -> Verdict {
+        let now = NIODeadline.now()
+        return ledger.withLock { $0.admitAddress(address, now: now) }
+    }
+
+    func release(_ address: String?) {
         ledger.withLock { $0.release(address) }
     }
 
