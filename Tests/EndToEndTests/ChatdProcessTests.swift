@@ -33,6 +33,17 @@ struct ChatdProcessTests {
         #expect(try await chatd.waitForExit() == 0)
     }
 
+    @Test func limitFlagsReachTheServer() async throws {
+        let chatd = try ChatdProcess(["--host", "127.0.0.1", "--port", "0", "--max-rooms", "1"])
+        let port = try await chatd.listeningPort()
+        #expect(try await LoopbackHTTP.request(.POST, port: port, "/v1/chatrooms").status == 200)
+        let full = try await LoopbackHTTP.request(.POST, port: port, "/v1/chatrooms")
+        #expect(full.status == 507)
+        #expect((full.json?["message"] as? String)?.contains("at most 1 chat rooms") == true)
+        chatd.process.terminate()
+        #expect(try await chatd.waitForExit() == 0)
+    }
+
     @Test(arguments: [
         (["--redis", "redis://127.0.0.1:1"], "cannot use Redis at redis://127.0.0.1:1"),
         (["--elasticsearch", "http://127.0.0.1:1"], "cannot reach Elasticsearch at http://127.0.0.1:1"),
@@ -43,6 +54,11 @@ struct ChatdProcessTests {
         (["migrate"], "nothing to migrate"),
         (["--listen-backlog", "0"], "--listen-backlog must be positive"),
         (["--flush-window-ms", "2000"], "--flush-window-ms must be between 0 and 1000"),
+        (["--allowed-origin", "app.example"], "invalid origin 'app.example'"),
+        (["--trusted-proxy", "proxy.local"], "--trusted-proxy must be an IP address"),
+        (["--request-timeout", "0"], "--request-timeout must be between 0 and 3600 seconds"),
+        (["--max-connections", "0"], "--max-connections must be positive"),
+        (["--max-rooms", "0"], "--max-rooms must be positive"),
     ])
     func refusesWhatItCannotDoWithAMessage(_ arguments: [String], _ message: String) async throws {
         let chatd = try ChatdProcess(arguments)
