@@ -27,6 +27,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Authentication") var authentication: AuthOptions
 
+    @OptionGroup(title: "Cross-site defences and abuse limits") var limits: LimitOptions
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let logger = try Logging.bootstrap(level: logLevel ?? environment["CHATD_LOG_LEVEL"])
@@ -42,7 +44,8 @@ struct ServeCommand: AsyncParsableCommand {
         let makeAuthenticator = try await authentication.authenticatorFactory(
             mode: configuration.access.mode, environment: environment, logger: logger
         )
-        let selection = try backends.selection(environment: environment)
+        var selection = try backends.selection(environment: environment)
+        try limits.apply(to: &configuration, backends: &selection)
         let serverID = ServerID.random()
         let backends = try await selection.makeBackends(server: serverID, logger: logger)
         let service = ChatService(backends: backends, server: serverID, logger: logger)

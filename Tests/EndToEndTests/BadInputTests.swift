@@ -1,4 +1,5 @@
 import ChatCore
+import ChatTransport
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -28,7 +29,9 @@ struct BadInputTests {
         Case(description: "malformed JSON", method: .POST, path: "/v1/users", body: #"{"name": "#, status: 400, messageContains: "JSON object"),
         Case(description: "JSON that is not an object", method: .POST, path: "/v1/users", body: "[1,2]", status: 400, messageContains: "JSON object"),
         Case(description: "name of the wrong type", method: .POST, path: "/v1/chatrooms/users", body: #"{"name": 7}"#, status: 400, messageContains: "JSON object"),
-        Case(description: "missing body", method: .POST, path: "/v1/users", status: 400, messageContains: "JSON object"),
+        Case(description: "missing body", method: .POST, path: "/v1/users", headers: [("Content-Type", "application/json")], status: 400, messageContains: "JSON object"),
+        Case(description: "a text/plain body (what a cross-site form sends)", method: .POST, path: "/v1/users", body: #"{"name": "Eve"}"#, headers: [("Content-Type", "text/plain")], status: 415, messageContains: "application/json"),
+        Case(description: "a form-encoded body", method: .POST, path: "/v1/chatrooms/users", body: "name=Eve", headers: [("Content-Type", "application/x-www-form-urlencoded")], status: 415, messageContains: "application/json"),
         Case(description: "oversized body", method: .POST, path: "/v1/users", body: #"{"name": ""# + String(repeating: "a", count: 100_000) + #""}"#, status: 413, messageContains: "too large"),
         Case(description: "empty name", method: .POST, path: "/v1/users", body: #"{"name": ""}"#, status: 400, messageContains: "empty"),
         Case(description: "name too long", method: .POST, path: "/v1/users", body: #"{"name": ""# + String(repeating: "n", count: 33) + #""}"#, status: 400, messageContains: "at most 32"),
@@ -50,6 +53,7 @@ struct BadInputTests {
         Case(description: "unknown path", method: .GET, path: "/v2/everything", status: 404, messageContains: "no such endpoint"),
         Case(description: "wrong method", method: .PUT, path: "/v1/chatrooms", status: 405, messageContains: "not allowed"),
         Case(description: "wrong method on a room path", method: .DELETE, path: "/v1/chatrooms/1/users", status: 405, messageContains: "use GET"),
+        Case(description: "wrong method on the search path", method: .POST, path: "/v1/chatrooms/1/messages", status: 405, messageContains: "use GET"),
     ]
 
     /// The seed's API without authentication (`--auth none`): the joins here name users, not tokens.
@@ -90,7 +94,9 @@ struct BadInputTests {
     }
 
     @Test func aConnectionThatNeverSendsARequestIsClosed() async throws {
-        try await TestServer.with(configuration: .init(firstRequestTimeout: .milliseconds(200))) { server in
+        var configuration = ChatServerConfiguration()
+        configuration.abuseLimits.requestDeadline = .milliseconds(200)
+        try await TestServer.with(configuration: configuration) { server in
             // RawHTTP fails if the server has not closed the connection within 10 seconds.
             let silent = try await RawHTTP.exchange(port: server.port, "")
             #expect(silent.isEmpty)

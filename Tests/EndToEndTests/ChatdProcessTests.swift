@@ -42,6 +42,18 @@ struct ChatdProcessTests {
         #expect(try await chatd.waitForExit() == 0)
     }
 
+    @Test func limitFlagsReachTheServer() async throws {
+        let chatd = try ChatdProcess(["--host", "127.0.0.1", "--port", "0", "--max-rooms", "1"])
+        let port = try await chatd.listeningPort()
+        let token = try await LoopbackHTTP.createUser("Ann", port: port)
+        #expect(try await LoopbackHTTP.request(.POST, port: port, "/v1/chatrooms", token: token).status == 200)
+        let full = try await LoopbackHTTP.request(.POST, port: port, "/v1/chatrooms", token: token)
+        #expect(full.status == 507)
+        #expect((full.json?["message"] as? String)?.contains("at most 1 chat rooms") == true)
+        chatd.process.terminate()
+        #expect(try await chatd.waitForExit() == 0)
+    }
+
     @Test(arguments: [
         (["--redis", "redis://127.0.0.1:1"], "cannot use Redis at redis://127.0.0.1:1"),
         (["--elasticsearch", "http://127.0.0.1:1"], "cannot reach Elasticsearch at http://127.0.0.1:1"),
@@ -58,6 +70,11 @@ struct ChatdProcessTests {
         (["--auth", "jwt", "--jwt-public-key", "/nonexistent.pem"], "cannot read --jwt-public-key"),
         (["--jwt-secret", "0123456789abcdef0123456789abcdef"], "need --auth jwt"),
         (["--admin-token", "short"], "--admin-token must be at least 16 bytes"),
+        (["--allowed-origin", "app.example"], "invalid origin 'app.example'"),
+        (["--trusted-proxy", "proxy.local"], "--trusted-proxy must be an IP address"),
+        (["--request-timeout", "0"], "--request-timeout must be between 0 and 3600 seconds"),
+        (["--max-connections", "0"], "--max-connections must be positive"),
+        (["--max-rooms", "0"], "--max-rooms must be positive"),
     ])
     func refusesWhatItCannotDoWithAMessage(_ arguments: [String], _ message: String) async throws {
         let chatd = try ChatdProcess(arguments)

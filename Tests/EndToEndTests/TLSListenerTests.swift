@@ -66,7 +66,7 @@ struct TLSListenerTests {
         let certificates = try await TestCertificates.make()
         defer { certificates.remove() }
         var configuration = try Self.configuration(certificates)
-        configuration.firstRequestTimeout = .milliseconds(300)
+        configuration.abuseLimits.requestDeadline = .milliseconds(300)
         try await TestServer.with(configuration: configuration) { server in
             // Sends nothing at all: RawHTTP fails if the server has not closed within 10 s.
             let answer = try await RawHTTP.exchange(port: server.port, "")

@@ -5,8 +5,14 @@ import Synchronization
 /// Keeps the latest `retentionPerRoom` messages of each room, so the embedded default's memory
 /// stays bounded however long it runs; a real log (Elasticsearch) keeps everything.
 public final class InMemoryMessageLog: MessageLog {
-    /// Per room, messages sorted by `seq`.
-    private let rooms = Mutex<[RoomID: [ChatMessage]]>([:])
+    /// One room's messages, sorted by `seq`, behind a lock of its own: a search or a history
+    /// read in one room never waits for, nor holds up, another room.
+    private final class RoomLog: Sendable {
+        let messages = Mutex<[ChatMessage]>([])
+    }
+
+    /// The rooms; locked only to find or add a room.
+    private let rooms = Mutex<[RoomID: RoomLog]>([:])
     public let retentionPerRoom: Int
 
     public init(retentionPerRoom: Int = 100_000) {
@@ -14,32 +20,49 @@ public final class InMemoryMessageLog: MessageLog {
         self.retentionPerRoom = retentionPerRoom
     }
 
+    private func log(of room: RoomID, creating: Bool) -> RoomLog? {
+        rooms.withLock { rooms in
+            if let log = rooms[room] { return log }
+            guard creating else { return nil }
+            let log = RoomLog()
+            rooms[room] = log
+            return log
+        }
+    }
+
     public func append(_ messages: [ChatMessage]) async throws {
         let retention = retentionPerRoom
-        rooms.withLock { rooms in
-            for message in messages {
-                // Mutated in place through the dictionary: a local copy would copy the whole log.
-                Self.insert(message, into: &rooms[message.room, default: []], retention: retention)
+        var start = messages.startIndex
+        while start < messages.endIndex {
+            // A run of one room's messages (a batch is usually one room) under that room's lock.
+            let room = messages[start].room
+            let end = messages[start...].firstIndex { $0.room != room } ?? messages.endIndex
+            let log = log(of: room, creating: true)!
+            log.messages.withLock { stored in
+                for message in messages[start..<end] {
+                    Self.insert(message, into: &stored, retention: retention)
+                }
             }
+            start = end
         }
     }
 
     public func history(of room: RoomID, before seq: Int64?, limit: Int) async throws -> [ChatMessage] {
-        guard limit > 0 else { return [] }
-        return rooms.withLock { rooms in
-            guard let log = rooms[room] else { return [] }
-            let end = seq.map { Self.insertionIndex(of: $0, in: log) } ?? log.count
-            return Array(log[max(0, end - limit)..<end])
+        guard limit > 0, let log = log(of: room, creating: false) else { return [] }
+        return log.messages.withLock { stored in
+            let end = seq.map { Self.insertionIndex(of: $0, in: stored) } ?? stored.count
+            return Array(stored[max(0, end - limit)..<end])
         }
     }
 
     public func search(in room: RoomID, matching query: String, limit: Int, offset: Int) async throws -> [ChatMessage] {
         let terms = TextTerms.of(query)
-        guard !terms.isEmpty, limit > 0 else { return [] }
-        return rooms.withLock { rooms in
-            let matches = (rooms[room] ?? []).reversed().lazy.filter { terms.isSubset(of: TextTerms.of($0.text)) }
-            return Array(matches.dropFirst(max(0, offset)).prefix(limit))
-        }
+        guard !terms.isEmpty, limit > 0, let log = log(of: room, creating: false) else { return [] }
+        // The scan runs on a snapshot, outside every lock: taking it is O(1) (the array is
+        // shared); the room's next append then copies it once, under the room's lock only.
+        let snapshot = log.messages.withLock { $0 }
+        let matches = snapshot.reversed().lazy.filter { terms.isSubset(of: TextTerms.of($0.text)) }
+        return Array(matches.dropFirst(max(0, offset)).prefix(limit))
     }
 
     private static func insert(_ message: ChatMessage, into log: inout [ChatMessage], retention: Int) {

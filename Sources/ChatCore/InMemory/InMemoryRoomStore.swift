@@ -8,11 +8,18 @@ public final class InMemoryRoomStore: RoomStore {
     }
 
     private let state = Mutex(State())
+    /// Rooms it holds at most; creating more fails with ``ChatError/storageFull(_:)``.
+    public let capacity: Int
 
-    public init() {}
+    public init(capacity: Int = InMemoryCapacity().rooms) {
+        precondition(capacity > 0)
+        self.capacity = capacity
+    }
 
     public func create() async throws -> RoomID {
-        state.withLock { state in
+        let capacity = capacity
+        return try state.withLock { state throws(ChatError) in
+            guard state.rooms.count < capacity else { throw ChatError.storageFull("this server holds at most \(capacity) chat rooms") }
             state.lastID += 1
             let room = RoomID(state.lastID)
             state.rooms.append(room)

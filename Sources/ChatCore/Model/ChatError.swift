@@ -16,6 +16,8 @@ public enum ChatError: Error, Hashable, Sendable, CustomStringConvertible {
     case forbidden(String)
     /// Too many requests of one kind from one client or user (HTTP 429).
     case rateLimited(String)
+    /// A store holds as much as it may (the in-memory stores' caps); nothing was added.
+    case storageFull(String)
 
     public var message: String {
         switch self {
@@ -28,6 +30,7 @@ public enum ChatError: Error, Hashable, Sendable, CustomStringConvertible {
         case .invalidMessage(let reason): "invalid message: \(reason)"
         case .backendUnavailable(let what): "service unavailable: \(what)"
         case .unauthenticated(let reason), .forbidden(let reason), .rateLimited(let reason): reason
+        case .storageFull(let what): "insufficient storage: \(what)"
         }
     }
 

@@ -26,10 +26,10 @@ public struct ChatBackends: Sendable {
     }
 
     /// Everything in process memory: the embedded default, which needs no services.
-    public static func inMemory() -> ChatBackends {
+    public static func inMemory(capacity: InMemoryCapacity = .init()) -> ChatBackends {
         ChatBackends(
-            users: InMemoryUserStore(),
-            rooms: InMemoryRoomStore(),
+            users: InMemoryUserStore(capacity: capacity.users),
+            rooms: InMemoryRoomStore(capacity: capacity.rooms),
             presence: InMemoryPresenceStore(),
             broker: InMemoryMessageBroker(),
             log: InMemoryMessageLog()

@@ -9,6 +9,8 @@ public struct BackendSelection: Sendable {
     /// How long a server's presence lease lasts (with Redis): a crashed server's users vanish
     /// within 1.5 times this (see ``RedisPresenceSettings``).
     public var presenceLease: Duration = .seconds(10)
+    /// Caps of the stores kept in process memory (users and rooms without MariaDB).
+    public var memoryCapacity = InMemoryCapacity()
 
     public init(redis: BackendEndpoint? = nil, mariadb: BackendEndpoint? = nil, elasticsearch: BackendEndpoint? = nil) {
         self.redis = redis
@@ -45,7 +47,7 @@ public struct BackendSelection: Sendable {
                 description: "the \(endpoint.kind.rawValue) backend (\(endpoint)) must be connected at startup; use makeBackends(server:logger:)"
             )
         }
-        return .inMemory()
+        return .inMemory(capacity: memoryCapacity)
     }
 
     /// Builds the ports for the server `server`, connecting to and checking each configured
@@ -59,7 +61,7 @@ public struct BackendSelection: Sendable {
     /// With Elasticsearch, the log is an ``ElasticsearchMessageLog`` whose indexer must be
     /// flushed on shutdown (``ElasticsearchMessageLog/shutdown(within:)``).
     public func makeBackends(server: ServerID, logger: Logger) async throws(BackendUnavailable) -> ChatBackends {
-        var backends = ChatBackends.inMemory()
+        var backends = ChatBackends.inMemory(capacity: memoryCapacity)
         if let elasticsearch {
             do {
                 backends.log = try await ElasticsearchMessageLog.connect(to: elasticsearch, logger: logger)

@@ -11,14 +11,20 @@ final class LoopRoomHub {
     let eventLoop: any EventLoop
     private let slowConsumers: SlowConsumerPolicy
     private let counters: TransportCounters
+    /// Shared by every loop; nil: no budget (tests of the hub alone).
+    private let budget: OutboundBudget?
     /// How long a written member waits for its flush; zero: until the end of the loop tick.
     private let flushWindow: TimeAmount
     private var rooms: [RoomID: [RoomMember]] = [:]
     private var dirty: [RoomMember] = []
     private var flushScheduled = false
 
-    init(eventLoop: any EventLoop, slowConsumers: SlowConsumerPolicy, counters: TransportCounters, flushWindow: TimeAmount = .zero) {
+    init(
+        eventLoop: any EventLoop, slowConsumers: SlowConsumerPolicy, counters: TransportCounters, flushWindow: TimeAmount = .zero,
+        budget: OutboundBudget? = nil
+    ) {
         self.eventLoop = eventLoop
+        self.budget = budget
         self.slowConsumers = slowConsumers
         self.counters = counters
         self.flushWindow = flushWindow
@@ -42,6 +48,10 @@ final class LoopRoomHub {
         }
         member.slot = -1
         rooms[member.room] = members.isEmpty ? nil : members
+        if member.budgetedBytes != 0 {
+            budget?.add(-member.budgetedBytes)
+            member.budgetedBytes = 0
+        }
     }
 
     func memberCount(in room: RoomID) -> Int { rooms[room]?.count ?? 0 }
@@ -108,13 +118,18 @@ final class LoopRoomHub {
         let members = dirty
         dirty.removeAll(keepingCapacity: true)
         var now: NIODeadline?
+        var budgetChange = 0
         for member in members {
             member.needsFlush = false
             member.flush()
             guard !member.stoppedWriting, let queued = member.queuedBytesIfBackedUp else {
                 member.overLimitSince = nil
+                budgetChange -= member.budgetedBytes
+                member.budgetedBytes = 0
                 continue
             }
+            budgetChange += queued - member.budgetedBytes
+            member.budgetedBytes = queued
             let moment = now ?? .now()
             now = moment
             switch slowConsumers.judge(queuedBytes: queued, overSince: member.overLimitSince, now: moment) {
@@ -124,8 +139,38 @@ final class LoopRoomHub {
                 member.overLimitSince = since
             case .close:
                 counters.countSlowConsumer()
+                budgetChange -= member.budgetedBytes
+                member.budgetedBytes = 0
                 member.close(.policyViolation, reason: "too slow: \(queued) bytes queued")
             }
+        }
+        if let budget, budgetChange != 0, budget.add(budgetChange) > budget.limit {
+            enforceBudget(budget)
+        }
+    }
+
+    /// The queues together are over the budget: closes this loop's members holding the most
+    /// until the total is back under it. Rare, so it may look at every member of the loop.
+    /// A closed member's bytes leave the count at once; they are freed within the close timeout.
+    private func enforceBudget(_ budget: OutboundBudget) {
+        var holders: [(member: RoomMember, bytes: Int)] = []
+        for members in rooms.values {
+            for member in members where member.budgetedBytes > 0 && !member.stoppedWriting {
+                let queued = member.queuedBytesIfBackedUp ?? 0  // fresh: it may have drained since
+                if queued != member.budgetedBytes {
+                    budget.add(queued - member.budgetedBytes)
+                    member.budgetedBytes = queued
+                }
+                if queued > 0 { holders.append((member, queued)) }
+            }
+        }
+        holders.sort { $0.bytes > $1.bytes }
+        for holder in holders {
+            guard budget.isExceeded else { break }
+            counters.countOutboundBudgetClose()
+            budget.add(-holder.member.budgetedBytes)
+            holder.member.budgetedBytes = 0
+            holder.member.close(.policyViolation, reason: "server is short of memory for slow readers: \(holder.bytes) bytes queued")
         }
     }
 }

@@ -42,15 +42,17 @@ final class RoomHub: Sendable {
     private let counters: TransportCounters
     private let compressors: FrameCompressors?
     private let flushWindow: TimeAmount
+    private let budget: OutboundBudget?
     private let logger: Logger
     private let allocator = ByteBufferAllocator()
     private let state = Mutex(State())
 
     init(
         service: ChatService, slowConsumers: SlowConsumerPolicy, counters: TransportCounters, compressors: FrameCompressors?,
-        flushWindow: TimeAmount, logger: Logger
+        flushWindow: TimeAmount, budget: OutboundBudget? = nil, logger: Logger
     ) {
         self.service = service
+        self.budget = budget
         self.flushWindow = flushWindow
         self.slowConsumers = slowConsumers
         self.counters = counters
@@ -147,7 +149,7 @@ final class RoomHub: Sendable {
     private func loopHub(for loop: any EventLoop) -> NIOLoopBound<LoopRoomHub> {
         let key = ObjectIdentifier(loop)
         if let hub = state.withLock({ $0.loopHubs[key] }) { return hub }
-        let hub = NIOLoopBound(LoopRoomHub(eventLoop: loop, slowConsumers: slowConsumers, counters: counters, flushWindow: flushWindow), eventLoop: loop)
+        let hub = NIOLoopBound(LoopRoomHub(eventLoop: loop, slowConsumers: slowConsumers, counters: counters, flushWindow: flushWindow, budget: budget), eventLoop: loop)
         return state.withLock { state in
             if let existing = state.loopHubs[key] { return existing }
             state.loopHubs[key] = hub

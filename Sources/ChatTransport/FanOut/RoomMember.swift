@@ -20,6 +20,8 @@ final class RoomMember: ChannelOutboundHandler, RemovableChannelHandler {
     let outboundWindowBits: UInt8?
     /// Since when its outbound queue has been over the limit (``SlowConsumerPolicy``).
     var overLimitSince: NIODeadline?
+    /// Its queued bytes as last reported to the ``OutboundBudget``.
+    var budgetedBytes = 0
     /// Set while a write awaits the loop's coalesced flush.
     var needsFlush = false
     /// Index in the loop hub's member list for `room`; -1 when not listed.

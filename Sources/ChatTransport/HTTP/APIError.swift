@@ -26,6 +26,7 @@ struct APIError: Error {
         case .userNameTaken: self.init(.conflict, error.message)
         case .unknownUser, .unknownRoom: self.init(.notFound, error.message)
         case .backendUnavailable: self.init(.serviceUnavailable, error.message)
+        case .storageFull: self.init(.init(code: 507, reasonPhrase: "Insufficient Storage"), error.message)
         }
     }
 

@@ -52,42 +52,45 @@ struct ChatAPI {
     static let searchPageLimit = 100
     static let searchMaximumOffset = 10_000
 
-    func register(on router: Router<ChatRequestContext>) {
-        router.get("/") { request, _ in BrowserClient.page(host: request.head.authority) }
-        router.get("/client.js") { _, _ in BrowserClient.script }
-        router.get("/client.css") { _, _ in BrowserClient.style }
-        router.post("/v1/chatrooms") { request, context in
+    /// Every route of the API, in one list (the router's routes and the 405 table).
+    func routes() -> RouteTable<ChatRequestContext> {
+        var routes = RouteTable<ChatRequestContext>()
+        routes.add(.get, "/") { request, _ in BrowserClient.page(host: request.head.authority) }
+        routes.add(.get, "/client.js") { _, _ in BrowserClient.script }
+        routes.add(.get, "/client.css") { _, _ in BrowserClient.style }
+        routes.add(.get, "/v1/chatrooms") { request, context in
+            try await access.authorizeReading(Self.bearer(request), client: context.client)
+            return RoomList(ids: try await service.rooms())
+        }
+        routes.add(.post, "/v1/chatrooms") { request, context in
             let identity = try await access.identityIfRequired(Self.bearer(request), client: context.client)
             try access.chargeRoomCreation(identity)
             return RoomCreated(id: try await service.createRoom())
         }
-        router.get("/v1/chatrooms") { request, context in
-            try await access.authorizeReading(Self.bearer(request), client: context.client)
-            return RoomList(ids: try await service.rooms())
-        }
-        router.get("/v1/chatrooms/:id/users") { request, context in
+        routes.add(.get, "/v1/chatrooms/:id/users") { request, context in
             let room = try RoomID(parsing: context.parameters.get("id") ?? "")
             try await access.authorizeReading(Self.bearer(request), client: context.client)
             return RoomUsers(users: try await service.users(in: room))
         }
-        router.post("/v1/users") { request, _ in try await createUser(request) }
-        router.post("/v1/chatrooms/users") { request, _ in try await createUser(request) }
-        router.delete("/v1/users") { request, context in
+        routes.add(.post, "/v1/users", body: .json) { request, _ in try await createUser(request) }
+        routes.add(.post, "/v1/chatrooms/users", body: .json) { request, _ in try await createUser(request) }
+        routes.add(.delete, "/v1/users") { request, context in
             try access.authorizeAdmin(Self.bearer(request), client: context.client)
             try await service.deleteAllUsers()
             return Done()
         }
-        router.post("/v1/tokens") { request, context in try await logIn(request, client: context.client) }
-        router.delete("/v1/tokens/current") { request, context in
+        routes.add(.post, "/v1/tokens", body: .json) { request, context in try await logIn(request, client: context.client) }
+        routes.add(.delete, "/v1/tokens/current") { request, context in
             try await revoke(Self.bearer(request), client: context.client)
             return Done()
         }
-        router.get("/v1/chatrooms/:id/join") { request, context in try await explainRefusedJoin(request, client: context.client) }
-        router.get("/v1/chatrooms/:id/messages") { request, context in
+        routes.add(.get, "/v1/chatrooms/:id/join") { request, context in try await explainRefusedJoin(request, client: context.client) }
+        routes.add(.get, "/v1/chatrooms/:id/messages") { request, context in
             let room = try RoomID(parsing: context.parameters.get("id") ?? "")
             try await access.authorizeReading(Self.bearer(request), client: context.client)
             return try await search(request, room: room)
         }
+        return routes
     }
 
     private static func bearer(_ request: Request) -> String? {

@@ -39,16 +39,16 @@ public final class ChatServer: Service {
             counters: counters,
             compressors: compressors,
             flushWindow: configuration.flushWindow,
+            budget: OutboundBudget(limit: configuration.abuseLimits.outboundMemoryBudget, counters: counters),
             logger: logger
         )
         if configuration.access.mode != .open, authenticator == nil {
             logger.error("no authenticator for --auth \(configuration.access.mode.rawValue): every credential will be refused")
         }
         let access = AccessControl(settings: configuration.access, authenticator: authenticator, counters: counters)
-        let router = Router(context: ChatRequestContext.self)
-        router.add(middleware: JSONErrorMiddleware(logger: logger))
-        ChatAPI(service: service, maximumBodyBytes: configuration.maximumRequestBodyBytes, access: access).register(on: router)
+        let router = Self.makeRouter(service: service, configuration: configuration, access: access, counters: counters, logger: logger)
         let address = address
+        let limiter = ConnectionLimiter(limits: configuration.abuseLimits)
         self.application = Application(
             router: router,
             server: HTTPServerBuilder { responder in
@@ -59,7 +59,8 @@ public final class ChatServer: Service {
                     compressors: compressors,
                     counters: counters,
                     configuration: configuration,
-                    access: access
+                    access: access,
+                    limiter: limiter
                 )
                 guard let tls = configuration.tls else { return channel }
                 // Cannot fail here: ChatServerTLS built a context from the same configuration.
@@ -71,6 +72,18 @@ public final class ChatServer: Service {
             eventLoopGroupProvider: .shared(eventLoopGroup),
             logger: logger
         )
+    }
+
+    /// The HTTP API's router, with its JSON errors: also what in-process tests drive.
+    static func makeRouter(
+        service: ChatService, configuration: ChatServerConfiguration, access: AccessControl, counters: TransportCounters = .init(),
+        logger: Logger
+    ) -> Router<ChatRequestContext> {
+        let router = Router(context: ChatRequestContext.self)
+        let routes = ChatAPI(service: service, maximumBodyBytes: configuration.maximumRequestBodyBytes, access: access).routes()
+        router.add(middleware: JSONErrorMiddleware(logger: logger, routes: routes.paths, counters: counters))
+        routes.register(on: router)
+        return router
     }
 
     /// The port the server listens on, once it does (useful with port 0).

@@ -25,8 +25,6 @@ public struct ChatServerConfiguration: Sendable {
     public var closeTimeout: TimeAmount
     /// How long an HTTP keep-alive connection may sit without a request before it is closed.
     public var httpIdleTimeout: Duration
-    /// How long a new connection may take to send its first request head before it is closed.
-    public var firstRequestTimeout: TimeAmount
     /// permessage-deflate (RFC 7692) for clients that offer it; nil turns compression off.
     public var deflate: PerMessageDeflateSettings?
     /// How long a reader's outbound queue may stay over `maximumQueuedBytesPerConnection`
@@ -49,6 +47,11 @@ public struct ChatServerConfiguration: Sendable {
     public var tls: ChatServerTLS? = nil
     /// Authentication and the limits that go with it (``AccessSettings``): tokens by default.
     public var access = AccessSettings()
+    /// Which web pages may join (the `Origin` check on the upgrade): by default only the
+    /// server's own.
+    public var originPolicy = OriginPolicy.sameOrigin
+    /// Connection, handshake and memory limits (docs/security.md, "Abuse limits").
+    public var abuseLimits = AbuseLimits()
 
     public init(
         host: String = "0.0.0.0",
@@ -61,7 +64,6 @@ public struct ChatServerConfiguration: Sendable {
         maximumHeldMessagesPerJoin: Int = 10_000,
         closeTimeout: TimeAmount = .seconds(5),
         httpIdleTimeout: Duration = .seconds(60),
-        firstRequestTimeout: TimeAmount = .seconds(30),
         deflate: PerMessageDeflateSettings? = PerMessageDeflateSettings(),
         slowConsumerGrace: TimeAmount = .seconds(1),
         pingInterval: TimeAmount? = .seconds(30),
@@ -79,7 +81,6 @@ public struct ChatServerConfiguration: Sendable {
         self.maximumHeldMessagesPerJoin = maximumHeldMessagesPerJoin
         self.closeTimeout = closeTimeout
         self.httpIdleTimeout = httpIdleTimeout
-        self.firstRequestTimeout = firstRequestTimeout
         self.deflate = deflate
         self.slowConsumerGrace = slowConsumerGrace
         self.pingInterval = pingInterval

@@ -10,6 +10,7 @@ public final class TransportCounters: Sendable {
     private let authenticationRateLimited = Atomic<Int>(0)
     private let roomQuotaRefusals = Atomic<Int>(0)
     private let expiredCredentials = Atomic<Int>(0)
+    private let edge = EdgeCounters()
 
     public init() {}
 
@@ -39,4 +40,38 @@ public final class TransportCounters: Sendable {
     func countRateLimited() { rateLimited.add(1, ordering: .relaxed) }
     func countIdleTimeout() { idleTimeouts.add(1, ordering: .relaxed) }
     func countDeflateSession() { deflateSessions.add(1, ordering: .relaxed) }
+
+    /// Connections refused (429) for an address over its connection or new-connection limit.
+    public var connectionsRefusedForAddress: Int { edge.refusedForAddress.load(ordering: .relaxed) }
+    /// Connections refused (503) because the server held as many as it may.
+    public var connectionsRefusedServerFull: Int { edge.refusedServerFull.load(ordering: .relaxed) }
+    /// Connections closed because a request (or the handshake to the 101) missed its deadline.
+    public var requestDeadlinesMissed: Int { edge.deadlinesMissed.load(ordering: .relaxed) }
+    /// Upgrades refused (403) for an `Origin` that is not allowed.
+    public var originsRefused: Int { edge.originsRefused.load(ordering: .relaxed) }
+    /// Connections closed (1008) for sending more control frames (pings, pongs) per second than allowed.
+    public var controlFloodsClosed: Int { edge.controlFloods.load(ordering: .relaxed) }
+    /// Connections closed (1008) to bring all outbound queues together back under their budget.
+    public var outboundBudgetClosed: Int { edge.budgetClosed.load(ordering: .relaxed) }
+    /// Requests refused (507) because an in-memory store was full.
+    public var storageFullRefusals: Int { edge.storageFull.load(ordering: .relaxed) }
+
+    /// Bytes the outbound queues over their high-water mark hold now, all connections together
+    /// (``AbuseLimits/outboundMemoryBudget``), and the most they held at once.
+    public var outboundQueuedBytes: Int { edge.outboundQueued.load(ordering: .relaxed) }
+    public var outboundQueuedBytesPeak: Int { edge.outboundQueuedPeak.load(ordering: .relaxed) }
+
+    func addOutboundQueued(_ delta: Int) -> Int {
+        let total = edge.outboundQueued.add(delta, ordering: .relaxed).newValue
+        if delta > 0 { edge.outboundQueuedPeak.max(total, ordering: .relaxed) }
+        return total
+    }
+
+    func countConnectionRefusedForAddress() { edge.refusedForAddress.add(1, ordering: .relaxed) }
+    func countConnectionRefusedServerFull() { edge.refusedServerFull.add(1, ordering: .relaxed) }
+    func countRequestDeadline() { edge.deadlinesMissed.add(1, ordering: .relaxed) }
+    func countOriginRefused() { edge.originsRefused.add(1, ordering: .relaxed) }
+    func countControlFlood() { edge.controlFloods.add(1, ordering: .relaxed) }
+    func countOutboundBudgetClose() { edge.budgetClosed.add(1, ordering: .relaxed) }
+    func countStorageFull() { edge.storageFull.add(1, ordering: .relaxed) }
 }

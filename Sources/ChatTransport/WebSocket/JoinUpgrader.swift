@@ -27,6 +27,8 @@ struct JoinUpgrader: NIOTypedHTTPServerProtocolUpgrader {
         access: AccessControl,
         maximumFrameBytes: Int,
         deflate: PerMessageDeflateSettings?,
+        origins: OriginPolicy,
+        counters: TransportCounters,
         admission: NIOLoopBoundBox<JoinAdmission>,
         install: @escaping @Sendable (any Channel, RoomID, UserName, Identity?, NegotiatedDeflate?) throws -> UpgradeResult
     ) {
@@ -37,7 +39,9 @@ struct JoinUpgrader: NIOTypedHTTPServerProtocolUpgrader {
             shouldUpgrade: { channel, head in
                 let promise = channel.eventLoop.makePromise(of: JoinAdmission.self)
                 let client = ClientAddress.of(channel.remoteAddress)
-                promise.completeWithTask { await Self.admit(head, client: client, service: service, access: access, deflate: deflate) }
+                promise.completeWithTask {
+                    await Self.admit(head, client: client, service: service, access: access, deflate: deflate, origins: origins, counters: counters)
+                }
                 return promise.futureResult.map { verdict -> HTTPHeaders? in
                     admission.value = verdict
                     guard case .admitted(_, _, _, let negotiated) = verdict else { return nil }
@@ -73,10 +77,16 @@ struct JoinUpgrader: NIOTypedHTTPServerProtocolUpgrader {
     }
 
     private static func admit(
-        _ head: HTTPRequestHead, client: String, service: ChatService, access: AccessControl, deflate: PerMessageDeflateSettings?
+        _ head: HTTPRequestHead, client: String, service: ChatService, access: AccessControl, deflate: PerMessageDeflateSettings?,
+        origins: OriginPolicy, counters: TransportCounters
     ) async -> JoinAdmission {
         guard head.method == .GET, let join = JoinRequest(uri: head.uri) else {
             return .refused(APIError(.notFound, "WebSocket upgrades are offered only at GET /v1/chatrooms/{id}/join?user=NAME"))
+        }
+        let origin = head.headers.first(name: "Origin")
+        guard origins.allows(origin: origin, host: head.headers.first(name: "Host")) else {
+            counters.countOriginRefused()
+            return .refused(APIError(.forbidden, "pages from origin '\(origin ?? "")' may not join this server's rooms"))
         }
         let negotiated = deflate.flatMap { settings in
             NegotiatedDeflate.negotiate(

@@ -4,8 +4,9 @@ import NIOCore
 import NIOWebSocket
 
 /// The protocol side of one WebSocket connection, shared by chat sessions and the conformance
-/// echo endpoint: reassembles and inflates messages, answers pings, pings silent peers, runs
-/// the close handshake both ways, and maps every broken limit or rule to its close code.
+/// echo endpoint: reassembles and inflates messages and maps every broken rule to its close
+/// code; the lifecycle (close handshake both ways, pings and the idle timeout, the frame
+/// rate) is decided by a ``ConnectionStateMachine``, whose actions this handler carries out.
 ///
 /// Whole messages go to `onMessage`; reading pauses while `maximumPendingMessages` of them
 /// await ``messageHandled()``, so a fast sender is slowed by TCP flow control instead of growing
@@ -20,14 +21,9 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
         case binary(ByteBuffer)
     }
 
-    private enum State {
-        case open
-        /// We sent a close frame and wait for the peer's.
-        case closeSent
-        case closed
-    }
-
-    private var state = State.open
+    private var machine: ConnectionStateMachine
+    /// The time the state machine judges rates by; injected so tests can set it.
+    private let clock: () -> NIODeadline
     private var assembler: InboundMessageAssembler
     private let limits: WebSocketLimits
     private let deflate: NegotiatedDeflate?
@@ -40,9 +36,6 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
     private var readDeferred = false
     private var closeTimer: Scheduled<Void>?
     private var pingTask: RepeatedTask?
-    private var heardSinceLastTick = false
-    private var silentTicks = 0
-    private var rateLimiter: MessageRateLimiter?
     /// Created on the first compressed message of a client that keeps its compression context.
     private var ownInflater: MessageInflater?
     private var context: ChannelHandlerContext?
@@ -55,9 +48,12 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
         compressors: FrameCompressors?,
         counters: TransportCounters,
         logger: Logger,
+        clock: @escaping () -> NIODeadline = { .now() },
         onMessage: @escaping (Message) -> Void,
         onClosed: @escaping () -> Void
     ) {
+        self.machine = ConnectionStateMachine(limits: limits)
+        self.clock = clock
         self.limits = limits
         self.deflate = deflate
         self.compressors = compressors
@@ -69,7 +65,6 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
             maximumFragments: limits.maximumFragments,
             acceptsCompressed: deflate != nil
         )
-        self.rateLimiter = limits.maximumMessagesPerSecond.map(MessageRateLimiter.init(messagesPerSecond:))
         self.logger = logger
     }
 
@@ -90,7 +85,7 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        state = .closed
+        machine.connectionClosed()
         stopTimers()
         reportClosed()
         context.fireChannelInactive()
@@ -109,7 +104,7 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        heardSinceLastTick = true
+        machine.frameArrived()
         let output: InboundMessageAssembler.Output
         do throws(InboundMessageAssembler.Failure) {
             output = try assembler.receive(unwrapInboundIn(data))
@@ -124,13 +119,13 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
         case .incomplete:
             break
         case .text(let data, let compressed):
-            guard case .open = state, let data = inflated(data, compressed: compressed, context: context) else { return }
+            guard machine.isOpen, let data = inflated(data, compressed: compressed, context: context) else { return }
             guard let text = String(validating: data.readableBytesView, as: UTF8.self) else {
                 return close(.dataInconsistentWithMessage, reason: "text message is not valid UTF-8")
             }
             deliver(.text(text), context: context)
         case .binary(let data, let compressed):
-            guard case .open = state, let data = inflated(data, compressed: compressed, context: context) else { return }
+            guard machine.isOpen, let data = inflated(data, compressed: compressed, context: context) else { return }
             deliver(.binary(data), context: context)
         case .control(let control):
             handleControl(control, context: context)
@@ -138,10 +133,8 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
     }
 
     private func deliver(_ message: Message, context: ChannelHandlerContext) {
-        if rateLimiter != nil, !rateLimiter!.admit(now: .now()) {
-            counters.countRateLimited()
-            return close(.policyViolation, reason: "more than \(rateLimiter!.messagesPerSecond) messages per second")
-        }
+        let action = machine.messageArrived(now: clock())
+        guard action == .deliver else { return perform(action, context: context) }
         pending += 1
         onMessage(message)
     }
@@ -171,7 +164,7 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
     /// Sends a data message, compressed when the client negotiated permessage-deflate and the
     /// message is large enough. (Chat messages bypass this: they arrive pre-framed.)
     func send(_ message: Message) {
-        guard case .open = state, let context else { return }
+        guard machine.isOpen, let context else { return }
         let (opcode, payload): (WebSocketOpcode, ByteBuffer) =
             switch message {
             case .text(let text): (.text, context.channel.allocator.buffer(string: text))
@@ -189,60 +182,60 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
 
     private func handleControl(_ frame: WebSocketFrame, context: ChannelHandlerContext) {
         switch frame.opcode {
-        case .ping:
-            guard case .open = state else { return }
-            let pong = WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)
-            context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
+        case .ping, .pong:
+            perform(machine.pingOrPongArrived(isPing: frame.opcode == .ping, now: clock()), context: context, frame: frame)
         case .connectionClose:
-            receivedClose(frame, context: context)
+            perform(machine.closeArrived(), context: context, frame: frame)
         default:
-            break  // a pong: hearing it already counted as activity
-        }
-    }
-
-    /// Every ping interval: a peer heard from is left alone; a silent one is pinged, and one
-    /// silent for the idle timeout (a half-open TCP connection, a frozen client) is dropped.
-    private func pingTick() {
-        guard case .open = state, let context, let interval = limits.pingInterval else { return }
-        if heardSinceLastTick {
-            heardSinceLastTick = false
-            silentTicks = 0
-            return
-        }
-        silentTicks += 1
-        if Int64(silentTicks) * interval.nanoseconds >= limits.idleTimeout.nanoseconds {
-            counters.countIdleTimeout()
-            close(.goingAway, reason: "no answer to pings", dropAfterSending: true)
-            return
-        }
-        var payload = context.channel.allocator.buffer(capacity: 8)
-        payload.writeInteger(UInt64(silentTicks))
-        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .ping, data: payload)), promise: nil)
-    }
-
-    private func receivedClose(_ frame: WebSocketFrame, context: ChannelHandlerContext) {
-        switch state {
-        case .closeSent:
-            // The handshake completed: the server closes the TCP connection first (RFC 6455 §7.1.1).
-            state = .closed
-            context.close(promise: nil)
-        case .open:
-            state = .closed
-            onCloseFrameSent?()
-            let payload = CloseCode.payload(CloseCode.reply(toPeerClose: frame.unmaskedData), reason: "", allocator: context.channel.allocator)
-            let loopBound = context.loopBound
-            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: payload)))
-                .whenComplete { _ in loopBound.value.close(promise: nil) }
-        case .closed:
             break
         }
+    }
+
+    private func pingTick() {
+        guard let context else { return }
+        perform(machine.pingIntervalElapsed(), context: context)
     }
 
     /// Starts the close handshake with `code`; drops the connection if the peer does not
     /// answer in time, or at once after sending when it is not expected to answer.
     func close(_ code: WebSocketErrorCode, reason: String, dropAfterSending: Bool = false) {
-        guard case .open = state, let context else { return }
-        state = .closeSent
+        guard let context else { return }
+        perform(machine.close(code, reason: reason, dropAfterSending: dropAfterSending), context: context)
+    }
+
+    /// Carries out what the state machine decided; `frame` is the control frame it answered.
+    private func perform(_ action: ConnectionStateMachine.Action, context: ChannelHandlerContext, frame: WebSocketFrame? = nil) {
+        switch action {
+        case .none, .deliver:
+            break
+        case .sendPong:
+            let pong = WebSocketFrame(fin: true, opcode: .pong, data: frame?.unmaskedData ?? ByteBuffer())
+            context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
+        case .sendPing(let tick):
+            var payload = context.channel.allocator.buffer(capacity: 8)
+            payload.writeInteger(tick)
+            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .ping, data: payload)), promise: nil)
+        case .sendClose(let code, let reason, let dropAfterSending, let cause):
+            switch cause {
+            case .messageRate: counters.countRateLimited()
+            case .controlRate: counters.countControlFlood()
+            case .idle: counters.countIdleTimeout()
+            case nil: break
+            }
+            sendClose(code, reason: reason, dropAfterSending: dropAfterSending, context: context)
+        case .replyToClose:
+            onCloseFrameSent?()
+            let peerPayload = frame?.unmaskedData ?? ByteBuffer()
+            let payload = CloseCode.payload(CloseCode.reply(toPeerClose: peerPayload), reason: "", allocator: context.channel.allocator)
+            let loopBound = context.loopBound
+            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: payload)))
+                .whenComplete { _ in loopBound.value.close(promise: nil) }
+        case .closeConnection:
+            context.close(promise: nil)
+        }
+    }
+
+    private func sendClose(_ code: WebSocketErrorCode, reason: String, dropAfterSending: Bool, context: ChannelHandlerContext) {
         onCloseFrameSent?()
         logger.debug("closing WebSocket", metadata: ["code": "\(code)", "reason": "\(reason)"])
         let payload = CloseCode.payload(code, reason: reason, allocator: context.channel.allocator)
@@ -251,8 +244,11 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
         if dropAfterSending {
             sent.whenComplete { _ in loopBound.value.close(promise: nil) }
         }
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         closeTimer = context.eventLoop.assumeIsolated().scheduleTask(in: limits.closeTimeout) {
-            loopBound.value.close(promise: nil)
+            let handler = handler.value
+            guard let context = handler.context else { return }
+            handler.perform(handler.machine.closeTimeoutElapsed(), context: context)
         }
     }
 

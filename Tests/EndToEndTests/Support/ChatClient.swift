@@ -89,6 +89,9 @@ final class ChatClient: Sendable {
         }
     }
 
+    /// The `Origin` swift-websocket's client sends to a server on 127.0.0.1.
+    static let origin = "ws://127.0.0.1"
+
     /// Connects and waits for the upgrade; throws when the server refuses it.
     /// With `deflate`, the client offers permessage-deflate (swift-websocket's own
     /// implementation, keeping its compression context unless the server asks otherwise).

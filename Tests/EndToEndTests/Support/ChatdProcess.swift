@@ -1,3 +1,4 @@
+import ChatTransport
 import Foundation
 
 /// A running chatd child process and what it has written to standard error.
@@ -16,7 +17,9 @@ final class ChatdProcess: Sendable {
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         process = Process()
         process.executableURL = folder.appendingPathComponent("chatd")
-        process.arguments = arguments
+        // `chatd serve` (flags only) gets the limits out of the way of the tests' clients.
+        let serves = arguments.first.map { $0.hasPrefix("--") } ?? true
+        process.arguments = serves ? arguments + ChatServerConfiguration.testClientFlags : arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardError = try FileHandle(forWritingTo: logFile)
         process.standardOutput = FileHandle.nullDevice

@@ -38,7 +38,7 @@ enum RawHTTP {
         }
     }
 
-    private static func connect(port: Int, request: String, stopReadingAfterHead: Bool, receiveBuffer: Int? = nil)
+    private static func connect(port: Int, request: String, stopReadingAfterHead: Bool, receiveBuffer: Int? = nil, from source: String? = nil)
         async throws -> (channel: any Channel, head: EventLoopFuture<String>, closed: EventLoopFuture<String>)
     {
         let loop = MultiThreadedEventLoopGroup.singleton.next()
@@ -51,6 +51,7 @@ enum RawHTTP {
         closed.futureResult.whenComplete { _ in timeout.cancel() }
         var bootstrap = ClientBootstrap(group: loop)
         if let receiveBuffer { bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: .init(receiveBuffer)) }
+        if let source { bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: source, port: 0)) }
         let channel = try await bootstrap
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -64,11 +65,38 @@ enum RawHTTP {
         return (channel, head.futureResult, closed.futureResult)
     }
 
-    /// Sends `request` and returns everything the server answers until it closes.
-    static func exchange(port: Int, _ request: String) async throws -> String {
-        let connection = try await connect(port: port, request: request, stopReadingAfterHead: false)
+    /// Sends `request` (from the local address `source`, e.g. 127.0.0.2) and returns everything
+    /// the server answers until it closes.
+    static func exchange(port: Int, _ request: String, from source: String? = nil) async throws -> String {
+        let connection = try await connect(port: port, request: request, stopReadingAfterHead: false, from: source)
         defer { connection.channel.close(promise: nil) }
         return try await connection.closed.get()
+    }
+
+    /// Sends `request` and returns the response head (and what came with it), leaving the
+    /// connection open until `body` returns.
+    static func head<T>(port: Int, _ request: String, from source: String? = nil, _ body: (String) async throws -> T) async throws -> T {
+        let connection = try await connect(port: port, request: request, stopReadingAfterHead: false, from: source)
+        defer { connection.channel.close(promise: nil) }
+        return try await body(try await connection.head.get())
+    }
+
+    /// Sends `request` and returns the response head with the still open connection.
+    static func open(port: Int, _ request: String, from source: String? = nil) async throws -> (channel: any Channel, head: String) {
+        let connection = try await connect(port: port, request: request, stopReadingAfterHead: false, from: source)
+        do {
+            return (connection.channel, try await connection.head.get())
+        } catch {
+            connection.channel.close(promise: nil)
+            throw error
+        }
+    }
+
+    /// An upgrade request for `path`, with `extraHeaders` (each a full header line).
+    static func upgradeRequest(_ path: String, extraHeaders: [String] = []) -> String {
+        "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+            + extraHeaders.map { $0 + "\r\n" }.joined() + "\r\n"
     }
 
     /// Joins over WebSocket, then never reads again, with a tiny receive buffer: the slowest

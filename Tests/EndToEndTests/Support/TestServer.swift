@@ -85,6 +85,7 @@ struct TestServer {
         configuration.port = 0
         if let auth { configuration.access.mode = auth }
         if configuration.access.adminToken == nil { configuration.access.adminToken = defaultAdminToken }
+        configuration.adaptedToTestClients()
         let service = ChatService(backends: backends, server: serverID, logger: logger)
         let authenticator = authenticator ?? TokenAuthenticator(credentials: backends.credentials, bcryptCost: 4, logger: logger)
         let server = ChatServer(
@@ -124,7 +125,11 @@ struct TestServer {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
-        if let body { request.body = .bytes(ByteBuffer(string: body)) }
+        if let body {
+            request.body = .bytes(ByteBuffer(string: body))
+            // The API takes JSON bodies only (415 otherwise); a test that means otherwise says so.
+            if !request.headers.contains(name: "Content-Type") { request.headers.add(name: "Content-Type", value: "application/json") }
+        }
         let response = try await http.execute(request, timeout: .seconds(10))
         let bytes = try await response.body.collect(upTo: 1 << 20)
         let json = try? JSONSerialization.jsonObject(with: Data(buffer: bytes)) as? [String: Any]
@@ -182,6 +187,29 @@ struct TestServer {
             return current == expected ? true : nil
         }
     }
+}
+
+extension ChatServerConfiguration {
+    /// Every test's clients share 127.0.0.1, and swift-websocket's client sends `Origin:
+    /// ws://127.0.0.1` (no port, unlike a browser): a test that does not set the per-address
+    /// limits or the origins itself gets them out of its way.
+    mutating func adaptedToTestClients() {
+        let defaults = AbuseLimits()
+        if abuseLimits.maximumConnectionsPerAddress == defaults.maximumConnectionsPerAddress {
+            abuseLimits.maximumConnectionsPerAddress = 100_000
+        }
+        if abuseLimits.newConnectionsPerSecondPerAddress == defaults.newConnectionsPerSecondPerAddress {
+            abuseLimits.newConnectionsPerSecondPerAddress = 100_000
+        }
+        if originPolicy == .sameOrigin {
+            originPolicy = try! OriginPolicy(allowing: [ChatClient.origin])
+        }
+    }
+
+    /// The flags that do the same for a spawned chatd.
+    static let testClientFlags = [
+        "--max-connections-per-address", "100000", "--connection-rate", "100000", "--allowed-origin", ChatClient.origin,
+    ]
 }
 
 struct TestFailure: Error, CustomStringConvertible {

@@ -22,6 +22,8 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
         case refusedJoin(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, APIError)
         /// An accepted join: its session runs on the channel's event loop.
         case webSocket
+        /// Refused at accept (a connection limit): answered by ``ConnectionRefusal``.
+        case refusedConnection
     }
 
     struct Value: ServerChildChannelValue {
@@ -36,6 +38,7 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
     let counters: TransportCounters
     let configuration: ChatServerConfiguration
     let access: AccessControl
+    let limiter: ConnectionLimiter
 
     init(
         responder: @escaping HTTPChannelHandler.Responder,
@@ -44,7 +47,8 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
         compressors: FrameCompressors?,
         counters: TransportCounters,
         configuration: ChatServerConfiguration,
-        access: AccessControl
+        access: AccessControl,
+        limiter: ConnectionLimiter
     ) {
         self.responder = Self.closingAfterUpgradeRequests(responder)
         self.service = service
@@ -53,6 +57,7 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
         self.counters = counters
         self.configuration = configuration
         self.access = access
+        self.limiter = limiter
     }
 
     /// A request with an `Upgrade` header that reaches the router (a later request on a
@@ -69,6 +74,11 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
+            let attribution = ClientAttribution(limiter: limiter, counters: counters, trustedProxies: configuration.abuseLimits.trustedProxies)
+            if let refusal = attribution.admit(channel) {
+                try channel.pipeline.syncOperations.addHandler(ConnectionRefusal(refusal))
+                return Value(negotiated: channel.eventLoop.makeSucceededFuture(.refusedConnection), channel: channel)
+            }
             // NIO starts every connection with a 2 KiB receive buffer; for mostly idle chat
             // sockets that is a quarter of their memory (DESIGN.md). Start small, grow on demand.
             try channel.syncOptions?.setOption(
@@ -76,13 +86,21 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
             )
             let admission = NIOLoopBoundBox(JoinAdmission.notAttempted, eventLoop: channel.eventLoop)
             let firstHead = NIOLoopBoundBox<HTTPRequestHead?>(nil, eventLoop: channel.eventLoop)
+            let counters = counters
+            let deadline = RequestDeadline(channel: channel, timeout: configuration.abuseLimits.requestDeadline) {
+                counters.countRequestDeadline()
+            }
+            let loopDeadline = NIOLoopBound(deadline, eventLoop: channel.eventLoop)
             let upgrader = JoinUpgrader(
                 service: service,
                 access: access,
                 maximumFrameBytes: configuration.maximumMessageBytes,
                 deflate: compressors?.settings,
+                origins: configuration.originPolicy,
+                counters: counters,
                 admission: admission
             ) { channel, room, user, identity, deflate in
+                loopDeadline.value.disarm()  // the 101 is on its way
                 try self.installWebSocket(on: channel, room: room, user: user, expiresAt: identity?.expiresAt, deflate: deflate, logger: logger)
                 return .webSocket
             }
@@ -117,7 +135,7 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
             pipeline.enableResponseHeaderValidation = false  // HTTPTypes validates
             let negotiated = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: pipeline)
             let upgradeHandler = try channel.pipeline.syncOperations.handler(type: NIOTypedHTTPServerUpgradeHandler<Negotiated>.self)
-            try channel.pipeline.syncOperations.addHandler(FirstRequestGuard(head: firstHead, timeout: configuration.firstRequestTimeout), position: .before(upgradeHandler))
+            try channel.pipeline.syncOperations.addHandler(FirstRequestGuard(head: firstHead, deadline: deadline, attribution: attribution), position: .before(upgradeHandler))
             if let tls = try? channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self) {
                 try channel.pipeline.syncOperations.addHandler(TLSHandshakeLogger(logger: logger), position: .after(tls))
             }
@@ -132,7 +150,7 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
                 await handleHTTP(asyncChannel: http, logger: logger)
             case .refusedJoin(let http, let error):
                 try await Self.answer(http, with: error)
-            case .webSocket:
+            case .webSocket, .refusedConnection:
                 // The session lives on the channel's event loop; no task waits for it.
                 break
             }
