@@ -28,10 +28,12 @@ fi
 log=$(mktemp)
 services=$(mktemp -d)
 conformance_pid=
+fuzz_pid=
 stop_services() {
     # The conformance run is a process group of its own (setsid): its echo server and wstest
     # processes go with it.
     [ -n "$conformance_pid" ] && kill -- "-$conformance_pid" 2>/dev/null
+    [ -n "$fuzz_pid" ] && kill -- "-$fuzz_pid" 2>/dev/null
     scripts/services/redis.sh stop "$services/redis" || true
     scripts/services/mariadb.sh stop "$services/mariadb" >/dev/null 2>&1 || true
     rm -rf "$services"
@@ -70,6 +72,13 @@ CHATD_BIN="$(swift build --show-bin-path)/chatd" CONFORMANCE_MD=.build-autobahn/
     setsid scripts/conformance.sh >"$conformance_log" 2>&1 &
 conformance_pid=$!
 
+# Fuzzing (scripts/fuzz.sh: its own build in .build-fuzz, then each libFuzzer target for 30 s),
+# side by side with the Swift tests at a lower CPU priority: on 2 cores it takes what the tests
+# and the conformance run leave idle instead of slowing them. Counts as one test below.
+mkdir -p .build-fuzz
+setsid nice -n 10 scripts/fuzz.sh >.build-fuzz/fuzz.log 2>&1 &
+fuzz_pid=$!
+
 set +e
 swift test --skip-build --disable-xctest 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
@@ -77,6 +86,18 @@ set -e
 
 passed=$(grep -E '^✔ Test .* passed after' "$log" | grep -cv '^✔ Test run with' || true)
 failed=$(grep -E '^✘ Test .* failed after' "$log" | grep -cv '^✘ Test run with' || true)
+set +e
+wait "$fuzz_pid"
+fuzz=$?
+set -e
+fuzz_pid=
+cat .build-fuzz/fuzz.log
+if [ "$fuzz" -eq 0 ]; then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1))
+    [ "$status" -ne 0 ] || status=$fuzz
+fi
 echo "tests: ${passed} passed, ${failed} failed"
 if [ "$status" -eq 0 ] && [ "$passed" -eq 0 ]; then
     echo "scripts/test.sh: no test ran" >&2

@@ -88,12 +88,7 @@ struct ChatAPI {
 
     private func createUser(_ request: Request) async throws -> UserCreated {
         let body = try await request.body.collect(upTo: maximumBodyBytes)
-        let name: String
-        do {
-            name = try JSONDecoder().decode(CreateUser.self, from: Data(body.readableBytesView)).name
-        } catch {
-            throw APIError(.badRequest, #"request body must be a JSON object like {"name": "John"}"#)
-        }
+        let name = try JSONRequestBody.decode(CreateUser.self, from: body, example: #"{"name": "John"}"#).name
         return UserCreated(name: try await service.createUser(named: name))
     }
 
