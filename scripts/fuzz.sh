@@ -36,8 +36,9 @@ max_len() {
 # The build's output (thousands of gold warnings about ASan's local symbols) goes to a log.
 started=$SECONDS
 mkdir -p "$scratch"
+: >"$scratch/build.log"
 for target in "${targets[@]}"; do
-    if ! CHATD_FUZZ=1 swift build --scratch-path "$scratch" --product "$target" >"$scratch/build.log" 2>&1; then
+    if ! CHATD_FUZZ=1 swift build --scratch-path "$scratch" --product "$target" >>"$scratch/build.log" 2>&1; then
         grep -v "Cannot export local symbol" "$scratch/build.log" | tail -n 40 >&2
         echo "fuzz: building $target FAILED (full log: $scratch/build.log)" >&2
         exit 1
