@@ -219,7 +219,7 @@ let package = Package(
 // Only our own modules are compiled with -sanitize=fuzzer,address (coverage for libFuzzer plus
 // AddressSanitizer); the dependencies (NIO, Hummingbird, compress-nio, ...) are built as usual.
 // Sanitizing the whole graph (`swift build --sanitize=fuzzer --sanitize=address`) instruments
-// ~650 dependency files too: twice the build's CPU time, and 2.6 times fewer inputs per second
+// ~640 dependency files too: twice the build's CPU time, and 2.6 times fewer inputs per second
 // through the frame target (docs/security.md, "Fuzzing", has the measurements). The harnesses
 // reach the internal parsers with `@testable import` (a debug build compiles with
 // -enable-testing), so no product type widens its access for them.

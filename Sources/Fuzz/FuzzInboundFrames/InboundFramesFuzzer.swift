@@ -10,9 +10,10 @@ import NIOWebSocket
 /// with its limit, control frames, the close handshake, rate limit, timers) on an
 /// `EmbeddedChannel`, the way ``ChatServerChannel`` installs them after the upgrade.
 ///
-/// Input: byte 0 picks the negotiated deflate (none, shared inflater, or an inflater of the
-/// connection's own with window 8-15) and whether the rate limit is tight; byte 1 is the size
-/// of the reads the bytes arrive in (0: one read); the rest is what the client sent.
+/// Input: byte 0 picks the connection's settings: bits 0-1 the negotiated deflate (0 none,
+/// 1 the shared inflater, 2-3 an inflater of the connection's own), bits 2-4 that inflater's
+/// window minus 8, bit 5 a rate limit of 3 messages per second. Byte 1 is the size of the
+/// reads the bytes arrive in (0: one read). The rest is what the client sent.
 ///
 /// Besides crashes and sanitizer reports it checks what the handler promises: no message over
 /// the size limit, none after the server's close frame, at most one close frame, a close
