@@ -16,8 +16,9 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
+# Every target by default: the folders of Sources/Fuzz/ that Package.swift declares as Fuzz*.
 targets=("$@")
-[ "${#targets[@]}" -gt 0 ] || targets=(FuzzInboundFrames FuzzDeflateOffer FuzzJoinRequest FuzzJSONBodies)
+[ "${#targets[@]}" -gt 0 ] || mapfile -t targets < <(cd Sources/Fuzz && ls -d Fuzz*)
 seconds=${FUZZ_SECONDS:-30}
 timeout=${FUZZ_TIMEOUT:-20}
 rss_mb=${FUZZ_RSS_MB:-1024}
