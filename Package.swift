@@ -255,3 +255,47 @@ let package = Package(
         ),
     ]
 )
+
+// MARK: - Fuzzing (docs/security.md, "Fuzzing"; scripts/fuzz.sh)
+//
+// libFuzzer targets for the parsers that read what clients send. They exist only when the
+// manifest is evaluated with CHATD_FUZZ=1, which scripts/fuzz.sh sets while building them in a
+// scratch path of their own (.build-fuzz): the ordinary build and CI's test build never see them.
+//
+// Only our own modules are compiled with -sanitize=fuzzer,address (coverage for libFuzzer plus
+// AddressSanitizer); the dependencies (NIO, Hummingbird, compress-nio, ...) are built as usual.
+// Sanitizing the whole graph (`swift build --sanitize=fuzzer --sanitize=address`) instruments
+// ~640 dependency files too: twice the build's CPU time, and 2.6 times fewer inputs per second
+// through the frame target (docs/security.md, "Fuzzing", has the measurements). The harnesses
+// reach the internal parsers with `@testable import` (a debug build compiles with
+// -enable-testing), so no product type widens its access for them.
+//
+// Each harness defines `LLVMFuzzerTestOneInput` and hands its command line to libFuzzer through
+// `LLVMFuzzerRunDriver` (CFuzzerDriver): SwiftPM links every Swift executable with an entry
+// point of its own, which shadows libFuzzer's `main`.
+if Context.environment["CHATD_FUZZ"] == "1" {
+    let sanitized: [SwiftSetting] = [.unsafeFlags(["-sanitize=fuzzer,address"])]
+    for target in package.targets where ["ChatCore", "ChatTransport"].contains(target.name) {
+        target.swiftSettings = (target.swiftSettings ?? []) + sanitized
+    }
+    package.targets.append(.target(name: "CFuzzerDriver", path: "Sources/Fuzz/CFuzzerDriver"))
+    for name in ["FuzzInboundFrames", "FuzzDeflateOffer", "FuzzJoinRequest", "FuzzJSONBodies"] {
+        package.targets.append(
+            .executableTarget(
+                name: name,
+                dependencies: [
+                    "CFuzzerDriver",
+                    "ChatCore",
+                    "ChatTransport",
+                    .product(name: "Logging", package: "swift-log"),
+                    .product(name: "NIOCore", package: "swift-nio"),
+                    .product(name: "NIOEmbedded", package: "swift-nio"),
+                    .product(name: "NIOWebSocket", package: "swift-nio"),
+                ],
+                path: "Sources/Fuzz/\(name)",
+                swiftSettings: strictSettings + sanitized,
+                linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]
+            )
+        )
+    }
+}

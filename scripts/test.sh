@@ -29,10 +29,12 @@ fi
 log=$(mktemp)
 services=$(mktemp -d)
 conformance_pid=
+fuzz_pid=
 stop_services() {
     # The conformance run is a process group of its own (setsid): its echo server and wstest
     # processes go with it.
     [ -n "$conformance_pid" ] && kill -- "-$conformance_pid" 2>/dev/null
+    [ -n "$fuzz_pid" ] && kill -- "-$fuzz_pid" 2>/dev/null
     scripts/services/redis.sh stop "$services/redis" >/dev/null 2>&1 || true
     scripts/services/mariadb.sh stop "$services/mariadb" >/dev/null 2>&1 || true
     rm -rf "$services"
@@ -82,6 +84,17 @@ else
     conformance_pid=$!
 fi
 
+# Fuzzing (scripts/fuzz.sh: its own build in .build-fuzz, then each libFuzzer target for 30 s),
+# side by side with the Swift tests at a lower CPU priority: on 2 cores it takes what the tests
+# and the conformance run leave idle instead of slowing them. Counts as one test below;
+# CHAT_SKIP_FUZZ=1 skips it (logged), e.g. for a quick CHAT_TEST_FILTER run.
+fuzz_pid=
+if [ "${CHAT_SKIP_FUZZ:-0}" != 1 ]; then
+    mkdir -p .build-fuzz
+    setsid nice -n 10 scripts/fuzz.sh >.build-fuzz/fuzz.log 2>&1 &
+    fuzz_pid=$!
+fi
+
 # CHAT_TEST_FILTER runs only the matching Swift tests (swift test --filter), with the same services.
 set +e
 swift test --skip-build --disable-xctest ${CHAT_TEST_FILTER:+--filter "$CHAT_TEST_FILTER"} 2>&1 | tee "$log"
@@ -95,8 +108,27 @@ if [ "$status" -eq 0 ] && [ "$passed" -eq 0 ]; then
     status=1
 fi
 
-# The conformance suite counts as one test in the closing line, which stays the last line.
+# The fuzz run and the conformance suite count as one test each in the closing line, which
+# stays the last line.
 skipped=0
+if [ -n "$fuzz_pid" ]; then
+    set +e
+    wait "$fuzz_pid"
+    fuzz=$?
+    set -e
+    fuzz_pid=
+    cat .build-fuzz/fuzz.log
+    if [ "$fuzz" -eq 0 ]; then
+        passed=$((passed + 1))
+    else
+        echo "fuzzing: FAILED (see above and .build-fuzz/fuzz.log)" >&2
+        failed=$((failed + 1))
+        [ "$status" -ne 0 ] || status=$fuzz
+    fi
+else
+    echo "fuzzing: SKIPPED (CHAT_SKIP_FUZZ=1)"
+    skipped=$((skipped + 1))
+fi
 case "$conformance_state" in
 running)
     set +e
@@ -121,7 +153,7 @@ unavailable)
     ;;
 skipped)
     echo "conformance: SKIPPED (CHAT_SKIP_CONFORMANCE=1)"
-    skipped=1
+    skipped=$((skipped + 1))
     ;;
 esac
 echo "tests: ${passed} passed, ${failed} failed$([ "$skipped" -gt 0 ] && echo ", ${skipped} skipped")"

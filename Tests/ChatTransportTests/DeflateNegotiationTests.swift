@@ -53,6 +53,9 @@ import Testing
         Case(header: "permessage-deflate; server_max_window_bits=010", response: nil),
         Case(header: "permessage-deflate; server_max_window_bits", response: nil),
         Case(header: "permessage-deflate; client_max_window_bits=x", response: nil),
+        // Signed values: `UInt8("+9")` is 9, but RFC 7692 allows digits only (found with FuzzDeflateOffer's check).
+        Case(header: "permessage-deflate; server_max_window_bits=+9", response: nil),
+        Case(header: #"permessage-deflate; client_max_window_bits="+9""#, response: nil),
         Case(header: "permessage-deflate; server_no_context_takeover=1", response: nil),
         Case(header: "permessage-deflate; client_no_context_takeover; client_no_context_takeover", response: nil),
         Case(header: "permessage-deflate; unknown_parameter", response: nil),

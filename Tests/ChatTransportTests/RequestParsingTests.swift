@@ -15,6 +15,8 @@ import Testing
         #expect(JoinRequest(uri: "/v1/chatrooms/7/join?user=")?.user == "")
         #expect(JoinRequest(uri: "/v1/chatrooms/7/join?user=a&user=b")?.user == "a", "the first user wins")
         #expect(throws: ChatError.invalidRoomID("x")) { try JoinRequest(uri: "/v1/chatrooms/x/join?user=a")?.room() }
+        // Found by FuzzJoinRequest: "007" named room 7, a second spelling of one room.
+        #expect(throws: ChatError.invalidRoomID("007")) { try JoinRequest(uri: "/v1/chatrooms/007/join?user=a")?.room() }
     }
 
     @Test(arguments: ["/v1/chatrooms/7/users", "/v1/chatrooms/7/join/", "/v2/chatrooms/7/join", "/v1/chatrooms//join", "v1/chatrooms/7/join"])

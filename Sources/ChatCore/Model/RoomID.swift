@@ -13,10 +13,11 @@ public struct RoomID: RawRepresentable, Hashable, Comparable, Sendable, Codable,
 
     /// Parses a room id from a path segment or query value.
     ///
-    /// Only plain decimal digits are accepted (no sign, no spaces, no leading `+`), so that
-    /// `/v1/chatrooms/7/users` and `/v1/chatrooms/+7/users` cannot name the same room.
+    /// Only plain decimal digits are accepted (no sign, no spaces, no leading `+` or zero), so
+    /// that `/v1/chatrooms/7/users`, `/v1/chatrooms/+7/users` and `/v1/chatrooms/007/users`
+    /// cannot name the same room.
     public init(parsing text: some StringProtocol) throws(ChatError) {
-        guard !text.isEmpty, text.utf8.count <= 18, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+        guard !text.isEmpty, text.utf8.count <= 18, text.utf8.first != 0x30, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
             let value = Int64(text), value > 0
         else {
             throw ChatError.invalidRoomID(String(text.prefix(40)))

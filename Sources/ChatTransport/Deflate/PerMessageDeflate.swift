@@ -84,8 +84,11 @@ public struct NegotiatedDeflate: Sendable, Equatable, Hashable {
     }
 
     /// 8–15 written as a plain decimal (RFC 7692 §7.1.2: `1*DIGIT`, no leading zero or sign).
+    /// Digits are checked first: `UInt8("+9")` is 9.
     private static func windowBits(_ value: String) -> UInt8? {
-        guard value.count <= 2, value.first != "0", let bits = UInt8(value), (8...15).contains(bits) else { return nil }
+        guard value.utf8.count <= 2, value.first != "0", value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+            let bits = UInt8(value), (8...15).contains(bits)
+        else { return nil }
         return bits
     }
 

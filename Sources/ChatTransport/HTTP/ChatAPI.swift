@@ -153,12 +153,7 @@ struct ChatAPI {
     }
 
     private func decode<Body: Decodable>(_ type: Body.Type, from request: Request, example: String) async throws -> Body {
-        let body = try await request.body.collect(upTo: maximumBodyBytes)
-        do {
-            return try JSONDecoder().decode(Body.self, from: Data(body.readableBytesView))
-        } catch {
-            throw APIError(.badRequest, "request body must be a JSON object like \(example)")
-        }
+        try JSONBody.decode(type, from: try await request.body.collect(upTo: maximumBodyBytes), example: example)
     }
 
     /// A join reaches the router only when the WebSocket upgrade was not made: say why.
