@@ -171,6 +171,31 @@ struct AuthenticationTests {
         }
     }
 
+    /// Behind a trusted proxy every client arrives from the proxy's address: failures count
+    /// against the client it names, so one guesser cannot lock everyone else out.
+    @Test func behindATrustedProxyFailedAttemptsCountAgainstTheForwardedClient() async throws {
+        var configuration = ChatServerConfiguration()
+        configuration.access.maximumFailedAttemptsPerMinute = 2
+        configuration.abuseLimits.trustedProxies = ["127.0.0.1"]
+        try await TestServer.with(configuration: configuration) { server in
+            try await server.createUser("Eve")
+            let room = try await server.createRoom(as: "Eve")
+            func guess(from client: String, path: String) async throws -> Int {
+                try await server.request(.GET, path, headers: Self.upgrade + [("X-Forwarded-For", client)]).status
+            }
+            let join = "/v1/chatrooms/\(room)/join?access_token=guess"
+            #expect(try await guess(from: "198.51.100.7", path: join) == 401)
+            #expect(try await guess(from: "198.51.100.7", path: join) == 401)
+            #expect(try await guess(from: "198.51.100.7", path: join) == 429, "the guesser is limited")
+            #expect(try await guess(from: "198.51.100.8", path: join) == 401, "another client behind the same proxy is not")
+            // The REST API attributes the same way.
+            let search = "/v1/chatrooms/\(room)/messages?q=x"
+            let limited = try await server.request(.DELETE, "/v1/users", headers: [("Authorization", "Bearer guess"), ("X-Forwarded-For", "198.51.100.7")])
+            #expect(limited.status == 429)
+            #expect(try await server.request(.GET, search, headers: [("X-Forwarded-For", "198.51.100.9")]).status == 200)
+        }
+    }
+
     @Test func theBrowserPageSendsItsSecurityHeadersAndLoadsItsScriptFromTheSameOrigin() async throws {
         try await TestServer.with { server in
             let page = try await server.request(.GET, "/")

@@ -90,6 +90,7 @@ struct BadInputTests {
             )
             #expect(response.hasPrefix("HTTP/1.1 200"), "served: \(response.prefix(60))")
             #expect(response.hasSuffix(#"{"ids":[1]}"#))
+            #expect(response.lowercased().contains("\r\nconnection: close\r\n"), "the connection ends after it: \(response)")
         }
     }
 

@@ -97,6 +97,7 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
                 maximumFrameBytes: configuration.maximumMessageBytes,
                 deflate: compressors?.settings,
                 origins: configuration.originPolicy,
+                trustedProxies: configuration.abuseLimits.trustedProxies,
                 counters: counters,
                 admission: admission
             ) { channel, room, user, identity, deflate in

@@ -9,6 +9,8 @@ struct ChatAPI {
     let service: ChatService
     let maximumBodyBytes: Int
     let access: AccessControl
+    /// Proxies whose `X-Forwarded-For` names the client (``AbuseLimits/trustedProxies``).
+    var trustedProxies: Set<String> = []
 
     struct RoomCreated: ResponseEncodable { let id: RoomID }
     struct RoomList: ResponseEncodable { let ids: [RoomID] }
@@ -59,38 +61,43 @@ struct ChatAPI {
         routes.add(.get, "/client.js") { _, _ in BrowserClient.script }
         routes.add(.get, "/client.css") { _, _ in BrowserClient.style }
         routes.add(.get, "/v1/chatrooms") { request, context in
-            try await access.authorizeReading(Self.bearer(request), client: context.client)
+            try await access.authorizeReading(Self.bearer(request), client: client(request, context))
             return RoomList(ids: try await service.rooms())
         }
         routes.add(.post, "/v1/chatrooms") { request, context in
-            let identity = try await access.identityIfRequired(Self.bearer(request), client: context.client)
+            let identity = try await access.identityIfRequired(Self.bearer(request), client: client(request, context))
             try access.chargeRoomCreation(identity)
             return RoomCreated(id: try await service.createRoom())
         }
         routes.add(.get, "/v1/chatrooms/:id/users") { request, context in
             let room = try RoomID(parsing: context.parameters.get("id") ?? "")
-            try await access.authorizeReading(Self.bearer(request), client: context.client)
+            try await access.authorizeReading(Self.bearer(request), client: client(request, context))
             return RoomUsers(users: try await service.users(in: room))
         }
         routes.add(.post, "/v1/users", body: .json) { request, _ in try await createUser(request) }
         routes.add(.post, "/v1/chatrooms/users", body: .json) { request, _ in try await createUser(request) }
         routes.add(.delete, "/v1/users") { request, context in
-            try access.authorizeAdmin(Self.bearer(request), client: context.client)
+            try access.authorizeAdmin(Self.bearer(request), client: client(request, context))
             try await service.deleteAllUsers()
             return Done()
         }
-        routes.add(.post, "/v1/tokens", body: .json) { request, context in try await logIn(request, client: context.client) }
+        routes.add(.post, "/v1/tokens", body: .json) { request, context in try await logIn(request, client: client(request, context)) }
         routes.add(.delete, "/v1/tokens/current") { request, context in
-            try await revoke(Self.bearer(request), client: context.client)
+            try await revoke(Self.bearer(request), client: client(request, context))
             return Done()
         }
-        routes.add(.get, "/v1/chatrooms/:id/join") { request, context in try await explainRefusedJoin(request, client: context.client) }
+        routes.add(.get, "/v1/chatrooms/:id/join") { request, context in try await explainRefusedJoin(request, client: client(request, context)) }
         routes.add(.get, "/v1/chatrooms/:id/messages") { request, context in
             let room = try RoomID(parsing: context.parameters.get("id") ?? "")
-            try await access.authorizeReading(Self.bearer(request), client: context.client)
+            try await access.authorizeReading(Self.bearer(request), client: client(request, context))
             return try await search(request, room: room)
         }
         return routes
+    }
+
+    /// The address this request's failed credential checks count against.
+    private func client(_ request: Request, _ context: ChatRequestContext) -> String {
+        ClientAddress.of(request.head, peer: context.remoteAddress, trustedProxies: trustedProxies)
     }
 
     private static func bearer(_ request: Request) -> String? {

@@ -2,7 +2,7 @@ import Hummingbird
 import NIOCore
 
 /// The router's request context: Hummingbird's basic one plus the connection's remote
-/// address, which access decisions are counted against (``ClientAddress``).
+/// address, which access decisions are counted against (``ClientAddress``, in ``ChatAPI``).
 struct ChatRequestContext: RequestContext, RemoteAddressRequestContext {
     var coreContext: CoreRequestContextStorage
     let remoteAddress: SocketAddress?
@@ -11,7 +11,4 @@ struct ChatRequestContext: RequestContext, RemoteAddressRequestContext {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
     }
-
-    /// The address failed attempts and per-address limits count against.
-    var client: String { ClientAddress.of(remoteAddress) }
 }

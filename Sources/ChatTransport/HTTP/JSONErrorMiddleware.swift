@@ -7,6 +7,7 @@ import NIOCore
 /// Turns every failure of a request into a JSON `{"message": …}` response with a fitting
 /// status, including the router's own 404, which becomes a 405 with `Allow` when the path
 /// exists for other methods. Unknown errors are logged and answered 500 without details.
+/// A request that asked for an upgrade is answered with `Connection: close`.
 struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     let logger: Logger
     /// The registered routes, for telling 405 from 404.
@@ -14,6 +15,14 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     let counters: TransportCounters
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response = await answer(request, context: context, next: next)
+        // The connection closes after a request with an Upgrade header that was not upgraded
+        // (ChatServerChannel: NIO parses nothing more after it): say so, or a client reuses it.
+        if request.headers[.upgrade] != nil { response.headers[.connection] = "close" }
+        return response
+    }
+
+    private func answer(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async -> Response {
         do {
             return try await next(request, context)
         } catch let error as APIError {

@@ -80,7 +80,11 @@ public final class ChatServer: Service {
         logger: Logger
     ) -> Router<ChatRequestContext> {
         let router = Router(context: ChatRequestContext.self)
-        let routes = ChatAPI(service: service, maximumBodyBytes: configuration.maximumRequestBodyBytes, access: access).routes()
+        let api = ChatAPI(
+            service: service, maximumBodyBytes: configuration.maximumRequestBodyBytes, access: access,
+            trustedProxies: configuration.abuseLimits.trustedProxies
+        )
+        let routes = api.routes()
         router.add(middleware: JSONErrorMiddleware(logger: logger, routes: routes.paths, counters: counters))
         routes.register(on: router)
         return router

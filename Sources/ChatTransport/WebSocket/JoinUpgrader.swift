@@ -28,6 +28,7 @@ struct JoinUpgrader: NIOTypedHTTPServerProtocolUpgrader {
         maximumFrameBytes: Int,
         deflate: PerMessageDeflateSettings?,
         origins: OriginPolicy,
+        trustedProxies: Set<String>,
         counters: TransportCounters,
         admission: NIOLoopBoundBox<JoinAdmission>,
         install: @escaping @Sendable (any Channel, RoomID, UserName, Identity?, NegotiatedDeflate?) throws -> UpgradeResult
@@ -38,7 +39,7 @@ struct JoinUpgrader: NIOTypedHTTPServerProtocolUpgrader {
             enableAutomaticErrorHandling: false,
             shouldUpgrade: { channel, head in
                 let promise = channel.eventLoop.makePromise(of: JoinAdmission.self)
-                let client = ClientAddress.of(channel.remoteAddress)
+                let client = ClientAddress.of(head, on: channel, trustedProxies: trustedProxies)
                 promise.completeWithTask {
                     await Self.admit(head, client: client, service: service, access: access, deflate: deflate, origins: origins, counters: counters)
                 }
