@@ -123,6 +123,14 @@ public final class ChatService: Sendable {
         try await backend("subscribe") { try await backends.broker.subscribe(to: room, deliver: deliver) }
     }
 
+    /// Watches `room`'s presence events (see ``PresenceStore/watch(_:deliver:)``).
+    public func watchPresence(
+        in room: RoomID,
+        deliver: @escaping @Sendable (PresenceEvent) -> Void
+    ) async throws(ChatError) -> any BrokerSubscription {
+        try await backend("watch presence") { try await backends.presence.watch(room, deliver: deliver) }
+    }
+
     /// Marks every connection of this server gone (at shutdown).
     public func leaveAll() async {
         do {

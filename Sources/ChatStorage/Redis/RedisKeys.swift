@@ -13,6 +13,10 @@ enum RedisKeys {
     /// The room's recent messages: a stream capped with MAXLEN ~.
     static func recent(_ room: RoomID) -> String { "chat:room:\(room.rawValue):recent" }
 
+    /// A room's presence events (`join NAME`, `leave NAME`), published by the presence scripts.
+    static func presenceChannel(_ room: RoomID) -> String { presenceChannelPrefix + String(room.rawValue) }
+    static let presenceChannelPrefix = "chat:presence:events:"
+
     /// Who is in a room: a hash from connection (`server/number`) to user name.
     static func presence(_ room: RoomID) -> String { presenceRoomPrefix + String(room.rawValue) }
     static let presenceRoomPrefix = "chat:presence:room:"
