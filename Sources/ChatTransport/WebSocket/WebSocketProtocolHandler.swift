@@ -48,6 +48,12 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
     private var context: ChannelHandlerContext?
     /// Called when our close frame is written: no data frame may follow it.
     var onCloseFrameSent: (() -> Void)?
+    /// Set: a message over the rate limit is handed here (to be refused) instead of closing,
+    /// up to as many again per second. Not counted as pending.
+    var onRateLimited: ((Message) -> Void)? {
+        didSet { refusalLimiter = onRateLimited == nil ? nil : limits.maximumMessagesPerSecond.map(MessageRateLimiter.init(messagesPerSecond:)) }
+    }
+    private var refusalLimiter: MessageRateLimiter?
 
     init(
         limits: WebSocketLimits,
@@ -139,6 +145,11 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
 
     private func deliver(_ message: Message, context: ChannelHandlerContext) {
         if rateLimiter != nil, !rateLimiter!.admit(now: .now()) {
+            // A client told of its refusals (chat.v2) may go on sending, up to twice the
+            // rate: beyond that it is closed as well.
+            if let onRateLimited, refusalLimiter!.admit(now: .now()) {
+                return onRateLimited(message)
+            }
             counters.countRateLimited()
             return close(.policyViolation, reason: "more than \(rateLimiter!.messagesPerSecond) messages per second")
         }
