@@ -53,7 +53,7 @@ final class LoopRoomHub {
         // message (and its lock) per recipient.
         var lastVariant: (windowBits: UInt8?, frame: ByteBuffer) = (nil, message.plain)
         for member in members {
-            switch member.sequencer.receive(seq: message.seq, payload: message) {
+            switch member.sequencer.receive(message.position, payload: message) {
             case .deliver:
                 if member.outboundWindowBits != lastVariant.windowBits {
                     lastVariant = (member.outboundWindowBits, message.frame(forWindowBits: member.outboundWindowBits))
@@ -76,7 +76,7 @@ final class LoopRoomHub {
         for message in history {
             member.writeFrame(ChatFrameEncoder.textFrame(for: message, allocator: allocator))
         }
-        for message in member.sequencer.historyPlayed(through: history.last?.seq) {
+        for message in member.sequencer.historyPlayed(through: history.last?.position) {
             member.writeFrame(message.frame(forWindowBits: member.outboundWindowBits))
         }
         markDirty(member)

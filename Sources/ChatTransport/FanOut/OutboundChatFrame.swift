@@ -8,14 +8,14 @@ import Synchronization
 /// Recipients on different loops share it; the compressed variants are built under a lock so
 /// that each is compressed exactly once.
 final class OutboundChatFrame: Sendable {
-    let seq: Int64
+    let position: MessagePosition
     /// FIN + text frame with the JSON payload, for clients without permessage-deflate.
     let plain: ByteBuffer
     private let compressors: FrameCompressors?
     private let compressed = Mutex<[UInt8: ByteBuffer]>([:])
 
     init(_ message: ChatMessage, compressors: FrameCompressors?, allocator: ByteBufferAllocator) {
-        self.seq = message.seq
+        self.position = message.position
         self.plain = ChatFrameEncoder.textFrame(for: message, allocator: allocator)
         self.compressors = compressors
     }
