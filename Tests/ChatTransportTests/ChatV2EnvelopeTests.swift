@@ -18,7 +18,7 @@ import Testing
 
     @Test func aPostEnvelopeIsParsed() {
         let parsed = PostEnvelope.parse(#"{"type":"post","id":"c1","text":"hi \"there\""}"#, maximumTextBytes: 100)
-        #expect(parsed == .success(PostEnvelope(id: "c1", text: #"hi "there""#)))
+        #expect(parsed == .success(PostEnvelope(id: PostID(rawValue: "c1"), text: #"hi "there""#)))
     }
 
     @Test(arguments: [
@@ -26,7 +26,8 @@ import Testing
         (#"["post"]"#, nil, .badEnvelope),
         (#"{"type":"post","text":"hi"}"#, nil, .badEnvelope),
         (#"{"type":"post","id":7,"text":"hi"}"#, nil, .badEnvelope),
-        (#"{"type":"post","id":"","text":"hi"}"#, nil, .badEnvelope),
+        (#"{"type":"post","id":"","text":"hi"}"#, "", .badEnvelope),
+        (#"{"type":"post","id":"with space","text":"hi"}"#, "with space", .badEnvelope),
         (#"{"type":"hello","id":"c2","text":"hi"}"#, "c2", .badEnvelope),
         (#"{"type":"post","id":"c3"}"#, "c3", .badEnvelope),
         (#"{"type":"post","id":"c6","text":7}"#, "c6", .badEnvelope),
@@ -44,7 +45,7 @@ import Testing
     }
 
     @Test func anIDLongerThanTheLimitIsRefused() {
-        let id = String(repeating: "x", count: PostEnvelope.maximumIDBytes + 1)
+        let id = String(repeating: "x", count: PostID.maximumLength + 1)
         guard case .failure(let refusal) = PostEnvelope.parse(#"{"type":"post","id":"\#(id)","text":"hi"}"#, maximumTextBytes: 10) else {
             Issue.record("accepted")
             return
@@ -112,12 +113,12 @@ import Testing
         #expect(JoinOptions.subprotocolAnswer(offered: ["foo, chat.v2"]) == "chat.v2")
         #expect(JoinOptions.subprotocolAnswer(offered: ["chat.v3"]) == nil)
         let query = try #require(JoinRequest(uri: "/v1/chatrooms/1/join?user=a&protocol=2&since=17&epoch=ab"))
-        #expect(try JoinOptions(query, subprotocolHeaders: []) == JoinOptions(speaksV2: true, resume: ResumePoint(seq: 17, epoch: "ab")))
+        #expect(try JoinOptions(query, subprotocolHeaders: []) == JoinOptions(speaksV2: true, resume: ResumePoint(seq: 17, epoch: RoomEpoch(rawValue: "ab"))))
         let seedResume = try #require(JoinRequest(uri: "/v1/chatrooms/1/join?user=a&since=0"))
         #expect(try JoinOptions(seedResume, subprotocolHeaders: []) == JoinOptions(speaksV2: false, resume: ResumePoint(seq: 0, epoch: nil)))
     }
 
-    @Test(arguments: ["protocol=3", "since=x", "since=-1", "epoch=ab", "since=1&epoch="])
+    @Test(arguments: ["protocol=3", "since=x", "since=-1", "epoch=ab", "since=1&epoch=", "since=1&epoch=UPPER"])
     func badJoinOptionsAre400(_ query: String) throws {
         let join = try #require(JoinRequest(uri: "/v1/chatrooms/1/join?user=a&\(query)"))
         #expect(throws: APIError.self) { try JoinOptions(join, subprotocolHeaders: []) }

@@ -233,7 +233,7 @@ import Testing
         let (other, otherChannel, _) = try makeMember(2, v2: true)
         hub.add(other)
         hub.deliver(outbound(7), room: room)
-        hub.completeJoin(of: other, history: [], through: 7, notice: notice, allocator: .init())
+        hub.completeJoin(of: other, history: [], through: MessagePosition(epoch: .legacy, seq: 7), notice: notice, allocator: .init())
         hub.deliver(outbound(8), room: room)
         loop.run()
         #expect(try written(otherChannel) == [notice, v2(8)], "through 7: the held 7 is not played again")

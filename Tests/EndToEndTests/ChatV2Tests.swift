@@ -157,7 +157,7 @@ final class FailingBroker: MessageBroker {
     let failing = Atomic(false)
     private let inner = InMemoryMessageBroker()
 
-    func publish(_ draft: MessageDraft) async throws -> ChatMessage {
+    func publish(_ draft: MessageDraft) async throws -> PublishReceipt {
         if failing.load(ordering: .relaxed) { throw Outage() }
         return try await inner.publish(draft)
     }
@@ -168,5 +168,9 @@ final class FailingBroker: MessageBroker {
 
     func recentHistory(of room: RoomID, limit: Int) async throws -> [ChatMessage] {
         try await inner.recentHistory(of: room, limit: limit)
+    }
+
+    func messages(of room: RoomID, after position: MessagePosition, limit: Int) async throws -> MessageRange {
+        try await inner.messages(of: room, after: position, limit: limit)
     }
 }

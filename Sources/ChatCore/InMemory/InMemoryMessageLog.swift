@@ -5,7 +5,7 @@ import Synchronization
 /// Keeps the latest `retentionPerRoom` messages of each room, so the embedded default's memory
 /// stays bounded however long it runs; a real log (Elasticsearch) keeps everything.
 public final class InMemoryMessageLog: MessageLog {
-    /// Per room, messages sorted by `seq`.
+    /// Per room, messages sorted by `seq` (equal seqs of different epochs in arrival order).
     private let rooms = Mutex<[RoomID: [ChatMessage]]>([:])
     public let retentionPerRoom: Int
 
@@ -33,6 +33,18 @@ public final class InMemoryMessageLog: MessageLog {
         }
     }
 
+    public func messages(of room: RoomID, after position: MessagePosition, limit: Int) async throws -> MessageRange {
+        rooms.withLock { rooms in
+            guard let log = rooms[room] else { return .unavailable }
+            let next = MessagePosition(epoch: position.epoch, seq: position.seq + 1)
+            let start = Self.insertionIndex(of: position.seq, in: log)
+            let known = log[start...].prefix { $0.seq <= next.seq }.contains { $0.position == position || $0.position == next }
+            guard known else { return .unavailable }
+            let after = Self.insertionIndex(of: position.seq + 1, in: log)
+            return .messages(Array(log[after...].prefix(max(0, limit))))
+        }
+    }
+
     public func search(in room: RoomID, matching query: String, limit: Int, offset: Int) async throws -> [ChatMessage] {
         let terms = TextTerms.of(query)
         guard !terms.isEmpty, limit > 0 else { return [] }
@@ -46,8 +58,11 @@ public final class InMemoryMessageLog: MessageLog {
         if log.last.map({ $0.seq < message.seq }) ?? true {
             log.append(message)  // the usual case: messages arrive in order
         } else {
-            let index = insertionIndex(of: message.seq, in: log)
-            if index < log.count, log[index].seq == message.seq { return }  // already stored
+            var index = insertionIndex(of: message.seq, in: log)
+            while index < log.count, log[index].seq == message.seq {
+                if log[index].epoch == message.epoch { return }  // already stored
+                index += 1  // the same seq under another epoch: another message
+            }
             if index == 0, log.count >= retention { return }  // older than everything retained
             log.insert(message, at: index)
         }

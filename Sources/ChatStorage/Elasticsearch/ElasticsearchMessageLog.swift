@@ -91,6 +91,24 @@ public final class ElasticsearchMessageLog: MessageLog {
         return try await task.value
     }
 
+    public func messages(of room: RoomID, after position: MessagePosition, limit: Int) async throws -> MessageRange {
+        _ = await indexer.readyToRead(room: room, below: nil)
+        // From `position.seq` on, so the hits show whether the log holds the position (or the
+        // message right after it); a little slack for equal seqs of other epochs.
+        let body = SearchBody(
+            query: .init(bool: .init(must: nil, filter: [.term(field: "chatroom", value: room.rawValue), .atLeast(field: "seq", value: position.seq)])),
+            sort: [["seq": ["order": "asc"]]],
+            from: nil,
+            size: max(0, limit) + 4
+        )
+        let hits = try await search(body, name: "resume")
+        let next = MessagePosition(epoch: position.epoch, seq: position.seq + 1)
+        guard hits.prefix(while: { $0.seq <= next.seq }).contains(where: { $0.position == position || $0.position == next }) else {
+            return .unavailable
+        }
+        return .messages(Array(hits.lazy.filter { $0.seq > position.seq }.prefix(max(0, limit))))
+    }
+
     public func search(in room: RoomID, matching query: String, limit: Int, offset: Int) async throws -> [ChatMessage] {
         // Elasticsearch's match on no words finds nothing too; this saves the round trip.
         guard limit > 0, query.contains(where: { $0.isLetter || $0.isNumber }) else { return [] }

@@ -48,7 +48,7 @@ public final class RedisMessageBroker: MessageBroker {
     /// The connection that publishes and reads history.
     public var commandClient: RedisClient { commands }
 
-    public func publish(_ draft: MessageDraft) async throws -> ChatMessage {
+    public func publish(_ draft: MessageDraft) async throws -> PublishReceipt {
         let floor = highestSeen.seq(of: draft.room).map { $0 + Self.counterRestartMargin } ?? 0
         let reply = try await script.run(
             on: commands,
@@ -57,7 +57,7 @@ public final class RedisMessageBroker: MessageBroker {
         )
         guard let seq = reply.int else { throw RedisError("the publish script returned \(reply), not a number") }
         highestSeen.saw(seq, in: draft.room)
-        return draft.published(seq: seq)
+        return PublishReceipt(message: draft.published(at: MessagePosition(epoch: .legacy, seq: seq)), isRepeat: false)
     }
 
     public func subscribe(
@@ -94,6 +94,10 @@ public final class RedisMessageBroker: MessageBroker {
         let messages = try await Self.recentHistory(of: room, limit: limit, on: commands)
         if let last = messages.last { highestSeen.saw(last.seq, in: room) }
         return messages
+    }
+
+    public func messages(of room: RoomID, after position: MessagePosition, limit: Int) async throws -> MessageRange {
+        MessageRange.after(position, in: try await Self.recentHistory(of: room, limit: recentCapacity, on: commands), limit: limit)
     }
 
     private static func recentHistory(of room: RoomID, limit: Int, on commands: RedisClient) async throws -> [ChatMessage] {

@@ -27,12 +27,15 @@ struct JoinOptions: Equatable, Sendable {
             guard let seq = Int64(since), seq >= 0 else {
                 throw APIError(.badRequest, "invalid since '\(since)': expected the seq of the last message received (0 or more)")
             }
-            if let epoch = join.epoch {
-                guard !epoch.isEmpty, epoch.utf8.count <= ResumePoint.maximumEpochBytes else {
-                    throw APIError(.badRequest, "invalid epoch: 1 to \(ResumePoint.maximumEpochBytes) bytes expected")
+            var epoch: RoomEpoch?
+            if let text = join.epoch {
+                do {
+                    epoch = try RoomEpoch(validating: text)
+                } catch {
+                    throw APIError(.badRequest, "invalid epoch '\(text)': \(error.message)")
                 }
             }
-            resume = ResumePoint(seq: seq, epoch: join.epoch)
+            resume = ResumePoint(seq: seq, epoch: epoch)
         } else if join.epoch != nil {
             throw APIError(.badRequest, "epoch= needs since=: the seq of the last message received in that epoch")
         }
@@ -51,9 +54,8 @@ struct JoinOptions: Equatable, Sendable {
 }
 
 /// The last message a reconnecting client holds: `(epoch, seq)`; the epoch may be left out
-/// by a seed client, which then resumes in the room's current epoch.
+/// (a seed client never saw one), and the room's current epoch is then assumed.
 struct ResumePoint: Equatable, Sendable {
-    static let maximumEpochBytes = 64
     let seq: Int64
-    let epoch: String?
+    let epoch: RoomEpoch?
 }

@@ -1,3 +1,4 @@
+import ChatCore
 import Foundation
 
 /// A `chat.v2` client's post: `{"type":"post","id":"c1","text":"hi"}`.
@@ -5,10 +6,7 @@ import Foundation
 /// The id is the client's own name for the post: it comes back in the post's ack or error,
 /// and a post sent again with the same id (after a lost ack) is published once.
 struct PostEnvelope: Equatable, Sendable {
-    /// Longest client post id, in UTF-8 bytes.
-    static let maximumIDBytes = 128
-
-    let id: String
+    let id: PostID
     let text: String
 
     /// The post in `frame`, or the error envelope that refuses it (its id when one could be read).
@@ -17,8 +15,14 @@ struct PostEnvelope: Equatable, Sendable {
         guard let object = try? JSONSerialization.jsonObject(with: Data(frame.utf8)) as? [String: Any] else {
             return .failure(PostRefusal(id: nil, code: .badEnvelope, message: #"expected a JSON object {"type":"post","id":"…","text":"…"}"#))
         }
-        guard let id = object["id"] as? String, !id.isEmpty, id.utf8.count <= maximumIDBytes else {
-            return .failure(PostRefusal(id: nil, code: .badEnvelope, message: "a post needs an id of 1 to \(maximumIDBytes) bytes (a string)"))
+        guard let id = object["id"] as? String else {
+            return .failure(PostRefusal(id: nil, code: .badEnvelope, message: "a post needs an id (a string)"))
+        }
+        let postID: PostID
+        do {
+            postID = try PostID(validating: id)
+        } catch {
+            return .failure(PostRefusal(id: id, code: .badEnvelope, message: error.message))
         }
         guard object["type"] as? String == "post" else {
             return .failure(PostRefusal(id: id, code: .badEnvelope, message: #"unknown type: clients send only "post""#))
@@ -32,7 +36,7 @@ struct PostEnvelope: Equatable, Sendable {
         guard text.utf8.count <= maximumTextBytes else {
             return .failure(PostRefusal(id: id, code: .tooLong, message: "message exceeds \(maximumTextBytes) bytes"))
         }
-        return .success(PostEnvelope(id: id, text: text))
+        return .success(PostEnvelope(id: postID, text: text))
     }
 }
 

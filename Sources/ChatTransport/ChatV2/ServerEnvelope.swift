@@ -98,7 +98,7 @@ enum ServerEnvelope {
 
     /// The wire form of a message's epoch.
     static func epoch(of message: ChatMessage) -> String {
-        ""  // until ChatMessage carries its epoch
+        message.epoch.rawValue
     }
 
     private static func json(_ write: (inout ByteBuffer) -> Void) -> String {

@@ -53,7 +53,7 @@ final class LoopRoomHub {
         // message (and its lock) per recipient.
         var lastVariant: (variant: FrameVariant, frame: ByteBuffer) = (.seedPlain, message.plain)
         for member in members {
-            switch member.sequencer.receive(seq: message.seq, payload: message) {
+            switch member.sequencer.receive(message.position, payload: message) {
             case .deliver:
                 if member.variant != lastVariant.variant {
                     lastVariant = (member.variant, message.frame(for: member.variant))
@@ -79,10 +79,10 @@ final class LoopRoomHub {
     }
 
     /// Plays `history` to a joining member, then `notice` (a `chat.v2` frame such as
-    /// `resumed`), then what was held for it, and makes it live. `through` is the last seq the
+    /// `resumed`), then what was held for it, and makes it live. `through` is the last position the
     /// member holds when history does not say (a resume that found nothing missed).
     func completeJoin(
-        of member: RoomMember, history: [ChatMessage], through: Int64? = nil, notice: ByteBuffer? = nil, allocator: ByteBufferAllocator
+        of member: RoomMember, history: [ChatMessage], through: MessagePosition? = nil, notice: ByteBuffer? = nil, allocator: ByteBufferAllocator
     ) {
         guard member.slot >= 0 else { return }
         // History goes out uncompressed (RFC 7692 lets any message be): compressing it per
@@ -96,7 +96,7 @@ final class LoopRoomHub {
             )
         }
         if let notice { member.writeFrame(notice) }
-        for message in member.sequencer.historyPlayed(through: history.last?.seq ?? through) {
+        for message in member.sequencer.historyPlayed(through: history.last?.position ?? through) {
             member.writeFrame(message.frame(for: member.variant))
         }
         markDirty(member)

@@ -18,7 +18,7 @@ struct FrameVariant: Hashable, Sendable {
 /// Recipients on different loops share it; the other variants are built under a lock so
 /// that each is made exactly once.
 final class OutboundChatFrame: Sendable {
-    let seq: Int64
+    let position: MessagePosition
     /// FIN + text frame with the JSON payload, for seed clients without permessage-deflate.
     let plain: ByteBuffer
     private let epoch: String
@@ -26,7 +26,7 @@ final class OutboundChatFrame: Sendable {
     private let variants = Mutex<[FrameVariant: ByteBuffer]>([:])
 
     init(_ message: ChatMessage, compressors: FrameCompressors?, allocator: ByteBufferAllocator) {
-        self.seq = message.seq
+        self.position = message.position
         self.plain = ChatFrameEncoder.textFrame(for: message, allocator: allocator)
         self.epoch = ServerEnvelope.epoch(of: message)
         self.compressors = compressors

@@ -112,7 +112,7 @@ final class RoomHub: Sendable {
 
     /// Step 4 of the join.
     func completeJoin(
-        of member: NIOLoopBound<RoomMember>, ticket: Ticket, history: [ChatMessage], through: Int64? = nil, notice: String? = nil
+        of member: NIOLoopBound<RoomMember>, ticket: Ticket, history: [ChatMessage], through: MessagePosition? = nil, notice: String? = nil
     ) async throws {
         let allocator = allocator
         try await member.eventLoop.submit {

@@ -25,13 +25,14 @@ final class ChatSession {
     /// What the asynchronous part of a join achieved, so a failure undoes exactly that.
     /// A post waiting to be published: the client's id (chat.v2) and text.
     private struct Post: Sendable {
-        let id: String?
+        let id: PostID?
         let text: String
     }
 
     /// What publishing one post came to.
     private enum PublishOutcome: Sendable {
-        case posted(ChatMessage)
+        /// Published, or a repeat of a post id already published (then the first post's receipt).
+        case posted(PublishReceipt)
         /// Refused as a message (the reason is the client's to read).
         case refused(String)
         /// The backend failed or did not answer: it may or may not have been published.
@@ -127,7 +128,7 @@ final class ChatSession {
         var id: String?
         if case .text(let text) = message {
             switch PostEnvelope.parse(text, maximumTextBytes: .max) {
-            case .success(let envelope): id = envelope.id
+            case .success(let envelope): id = envelope.id.rawValue
             case .failure(let refusal): id = refusal.id
             }
         }
@@ -227,18 +228,18 @@ final class ChatSession {
             return
         }
         switch outcome {
-        case .posted(let message):
-            socket?.send(.text(ServerEnvelope.ack(id: id, seq: message.seq, epoch: ServerEnvelope.epoch(of: message))))
+        case .posted(let receipt):
+            socket?.send(.text(ServerEnvelope.ack(id: id.rawValue, seq: receipt.message.seq, epoch: ServerEnvelope.epoch(of: receipt.message))))
         case .refused(let reason):
-            refuse(PostRefusal(id: id, code: .invalidMessage, message: reason))
+            refuse(PostRefusal(id: id.rawValue, code: .invalidMessage, message: reason))
         case .unavailable:
-            refuse(PostRefusal(id: id, code: .unavailable, message: "the post could not be confirmed; send it again with the same id"))
+            refuse(PostRefusal(id: id.rawValue, code: .unavailable, message: "the post could not be confirmed; send it again with the same id"))
         }
     }
 
     private static func publish(_ post: Post, by user: UserName, in room: RoomID, service: ChatService, logger: Logger) async -> PublishOutcome {
         do {
-            return .posted(try await service.post(post.text, by: user, in: room))
+            return .posted(try await service.post(post.text, by: user, in: room, postID: post.id))
         } catch .invalidMessage(let reason) {
             logger.debug("message refused", metadata: ["reason": "\(reason)"])
             return .refused(reason)
