@@ -61,6 +61,27 @@ struct ChatV2Tests {
         }
     }
 
+    @Test func v2MembersWithAndWithoutDeflateGetTheSameEnvelopes() async throws {
+        try await TestServer.with { server in
+            let room = try await server.createRoom()
+            for name in ["Ann", "Bob", "Cid"] { try await server.createUser(name) }
+            let ann = try await ChatClient.joinV2(server.joinURL(room: room, user: "Ann"))
+            let bob = try await ChatClient.joinV2(server.joinURL(room: room, user: "Bob"), deflate: true)
+            let cid = try await ChatClient.join(server.joinURL(room: room, user: "Cid"), deflate: true)
+            let long = String(repeating: "long enough to be compressed ", count: 20)
+            ann.post(id: "a1", text: long)
+            ann.post(id: "a2", text: "short")
+            let plain = try await ann.waitForEnvelopes(2, "messages") { $0.type == "message" }
+            let deflated = try await bob.waitForEnvelopes(2, "messages") { $0.type == "message" }
+            #expect(plain == deflated)
+            #expect(deflated.map(\.message) == [long, "short"])
+            #expect(try await cid.waitForMessages(2).map(\.message) == [long, "short"], "the seed member with deflate too")
+            #expect(cid.undecodable.isEmpty)
+            #expect(server.counters.deflateSessionsNegotiated == 2, "Bob and Cid took deflate")
+            for client in [ann, bob, cid] { await client.leave() }
+        }
+    }
+
     @Test func theUpgradeAnswersTheSubprotocolOnlyWhenAskedFor() async throws {
         try await TestServer.with(auth: .open) { server in
             let room = try await server.createRoom()

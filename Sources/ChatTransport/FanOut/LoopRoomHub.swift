@@ -14,6 +14,8 @@ final class LoopRoomHub {
     /// How long a written member waits for its flush; zero: until the end of the loop tick.
     private let flushWindow: TimeAmount
     private var rooms: [RoomID: [RoomMember]] = [:]
+    /// chat.v2 members per room: a presence event for a room without any costs no member walk.
+    private var envelopeMembers: [RoomID: Int] = [:]
     private var dirty: [RoomMember] = []
     private var flushScheduled = false
 
@@ -29,6 +31,7 @@ final class LoopRoomHub {
         precondition(member.slot == -1, "member added twice")
         member.slot = rooms[member.room]?.count ?? 0
         rooms[member.room, default: []].append(member)
+        if member.variant.envelopes { envelopeMembers[member.room, default: 0] += 1 }
     }
 
     func remove(_ member: RoomMember) {
@@ -42,6 +45,10 @@ final class LoopRoomHub {
         }
         member.slot = -1
         rooms[member.room] = members.isEmpty ? nil : members
+        if member.variant.envelopes {
+            let remaining = envelopeMembers[member.room, default: 1] - 1
+            envelopeMembers[member.room] = remaining > 0 ? remaining : nil
+        }
     }
 
     func memberCount(in room: RoomID) -> Int { rooms[room]?.count ?? 0 }
@@ -71,7 +78,7 @@ final class LoopRoomHub {
     /// Writes a presence event's frame to every live `chat.v2` member of `room` on this loop
     /// (seed members never see one; joining members learn who is there from the users list).
     func deliverPresence(_ frame: ByteBuffer, room: RoomID) {
-        guard let members = rooms[room] else { return }
+        guard envelopeMembers[room] != nil, let members = rooms[room] else { return }
         for member in members where member.variant.envelopes && member.sequencer.isLive {
             member.writeFrame(frame)
             markDirty(member)

@@ -21,9 +21,10 @@ struct Envelope: Decodable, Equatable, Sendable {
 /// The chat.v2 side of ``ChatClient``: join asking for the protocol, post envelopes, read envelopes.
 extension ChatClient {
     /// Joins asking for chat.v2 with `Sec-WebSocket-Protocol` (or `protocol=2` with `viaQuery`).
-    static func joinV2(_ url: String, viaQuery: Bool = false) async throws -> ChatClient {
-        if viaQuery { return try await join(url + "&protocol=2") }
-        return try await join(url, headers: [HTTPField.Name("Sec-WebSocket-Protocol")!: "chat.v2"])
+    /// With `deflate`, the client offers permessage-deflate too.
+    static func joinV2(_ url: String, viaQuery: Bool = false, deflate: Bool = false) async throws -> ChatClient {
+        if viaQuery { return try await join(url + "&protocol=2", deflate: deflate) }
+        return try await join(url, deflate: deflate, headers: [HTTPField.Name("Sec-WebSocket-Protocol")!: "chat.v2"])
     }
 
     /// Every frame received, decoded as an envelope (a frame that is not one fails the test).
