@@ -131,7 +131,7 @@ public enum MessageBrokerContract {
             try expect(seen.messages.allSatisfy { $0.seq > 0 }, "every delivered message was in history: \(seen.messages.map(\.seq))")
             await subscription.cancel()
         },
-    ]
+    ] + MessageBrokerEpochContract.cases
 
     static func draft(_ room: RoomID, _ text: String) -> MessageDraft {
         MessageDraft(room: room, user: UserName(trusted: "tester"), text: text, timestamp: 1_732_860_000_000)

@@ -1,7 +1,7 @@
 import ChatCore
 
 /// What every ``MessageBroker`` must do about positions: epochs, idempotent posts and the range
-/// read of a resume.
+/// read of a resume (part of ``MessageBrokerContract/cases``).
 public enum MessageBrokerEpochContract {
     public static let cases: [ContractCase<BrokerFixture>] = [
         ContractCase("a room keeps one epoch while its numbering continues, on every server") { fixture in

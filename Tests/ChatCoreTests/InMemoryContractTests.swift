@@ -35,12 +35,6 @@ import Testing
         try await contract.run(against: BrokerFixture { broker })
     }
 
-    @Test(arguments: MessageBrokerEpochContract.cases)
-    func messageBrokerPositions(_ contract: ContractCase<BrokerFixture>) async throws {
-        let broker = InMemoryMessageBroker()
-        try await contract.run(against: BrokerFixture { broker })
-    }
-
     @Test(arguments: MessageLogContract.cases)
     func messageLog(_ contract: ContractCase<any MessageLog>) async throws {
         try await contract.run(against: InMemoryMessageLog())

@@ -9,7 +9,8 @@ import Synchronization
 /// Two connections: commands (pipelined, shared by every publisher of this process) and the
 /// subscriber. Pub/Sub drops what is published while the subscriber connection is down; each
 /// subscription notices the gap in `seq` and fills it from the history stream
-/// (``RedisRoomDelivery``).
+/// (``RedisRoomDelivery``). A lost or set-back counter starts a new epoch in the script; every
+/// subscription treats a new epoch as a reset.
 public final class RedisMessageBroker: MessageBroker {
     /// How many messages per room the history stream keeps (at least; trimming is approximate).
     public let recentCapacity: Int
@@ -19,14 +20,8 @@ public final class RedisMessageBroker: MessageBroker {
     private let script = RedisScript(RedisPublishScript.source)
     private let undecodable = RedisCounter()
     private let missed = RedisCounter()
-    /// The highest `seq` this process has seen per room (published, delivered or read from
-    /// history). It keeps numbering monotonic when Redis loses a room's counter (a restart
-    /// without persistence): see ``RedisPublishScript``.
-    private let highestSeen = HighestSeen()
-    /// How far past the highest seen `seq` a lost counter restarts: other servers may have seen
-    /// a little more than this one, and a jump forward is harmless where a repeat is not (every
-    /// socket drops a `seq` it already delivered).
-    public static let counterRestartMargin: Int64 = 1_000
+    /// How long a post id is remembered per user and room (the script's PX).
+    public let postIDWindow: Duration
 
     /// Payloads on a room channel that were not messages (dropped, logged and counted).
     public var undecodableMessages: Int { undecodable.value }
@@ -34,9 +29,10 @@ public final class RedisMessageBroker: MessageBroker {
     /// Messages a subscriber missed (its connection was down) that history no longer had.
     public var missedMessages: Int { missed.value }
 
-    public init(configuration: RedisConfiguration, recentCapacity: Int = 1_000, logger: Logger) {
-        precondition(recentCapacity > 0)
+    public init(configuration: RedisConfiguration, recentCapacity: Int = 1_000, postIDWindow: Duration = .seconds(300), logger: Logger) {
+        precondition(recentCapacity > 0 && postIDWindow > .zero)
         self.recentCapacity = recentCapacity
+        self.postIDWindow = postIDWindow
         self.logger = logger
         self.commands = RedisClient(configuration: configuration, logger: logger)
         self.subscriber = RedisSubscriber(configuration: configuration, logger: logger)
@@ -49,15 +45,21 @@ public final class RedisMessageBroker: MessageBroker {
     public var commandClient: RedisClient { commands }
 
     public func publish(_ draft: MessageDraft) async throws -> PublishReceipt {
-        let floor = highestSeen.seq(of: draft.room).map { $0 + Self.counterRestartMargin } ?? 0
+        let windowMilliseconds = postIDWindow.components.seconds * 1_000 + postIDWindow.components.attoseconds / 1_000_000_000_000_000
         let reply = try await script.run(
             on: commands,
-            keys: [RedisKeys.sequence(draft.room), RedisKeys.recent(draft.room)],
-            arguments: [RedisKeys.channel(draft.room), RedisMessageCodec.prefix(of: draft), String(recentCapacity), String(floor)]
+            keys: [RedisKeys.sequence(draft.room), RedisKeys.recent(draft.room), RedisKeys.epoch(draft.room)],
+            arguments: [
+                RedisKeys.channel(draft.room), RedisMessageCodec.prefix(of: draft), String(recentCapacity),
+                draft.postID.map { RedisKeys.post(draft.room, user: draft.user, id: $0) } ?? "", String(max(1, windowMilliseconds)),
+                RoomEpoch.random().rawValue,
+            ]
         )
-        guard let seq = reply.int else { throw RedisError("the publish script returned \(reply), not a number") }
-        highestSeen.saw(seq, in: draft.room)
-        return PublishReceipt(message: draft.published(at: MessagePosition(epoch: .legacy, seq: seq)), isRepeat: false)
+        guard let fields = reply.array, fields.count == 3, let published = fields[0].int, let epoch = fields[1].string, let seq = fields[2].int else {
+            throw RedisError("the publish script returned \(reply), not {published, epoch, seq}")
+        }
+        let position = MessagePosition(epoch: RoomEpoch(rawValue: epoch), seq: seq)
+        return PublishReceipt(message: draft.published(at: position), isRepeat: published == 0)
     }
 
     public func subscribe(
@@ -68,16 +70,12 @@ public final class RedisMessageBroker: MessageBroker {
         let logger = self.logger
         let undecodable = self.undecodable
         let commands = self.commands
-        let highestSeen = self.highestSeen
         let delivery = RedisRoomDelivery(
             historyLimit: recentCapacity,
             missed: missed,
             logger: logger,
             history: { limit in try await Self.recentHistory(of: room, limit: limit, on: commands) },
-            deliver: { message in
-                highestSeen.saw(message.seq, in: room)
-                deliver(message)
-            }
+            deliver: deliver
         )
         let id = try await subscriber.subscribe(to: channel) { payload in
             do {
@@ -91,9 +89,7 @@ public final class RedisMessageBroker: MessageBroker {
     }
 
     public func recentHistory(of room: RoomID, limit: Int) async throws -> [ChatMessage] {
-        let messages = try await Self.recentHistory(of: room, limit: limit, on: commands)
-        if let last = messages.last { highestSeen.saw(last.seq, in: room) }
-        return messages
+        try await Self.recentHistory(of: room, limit: limit, on: commands)
     }
 
     public func messages(of room: RoomID, after position: MessagePosition, limit: Int) async throws -> MessageRange {
@@ -134,19 +130,6 @@ public final class RedisMessageBroker: MessageBroker {
         func cancel() async {
             delivery.cancel()
             subscriber.unsubscribe(from: channel, id: id)
-        }
-    }
-}
-
-/// The highest sequence number seen per room, shared by publishers and subscriptions.
-private final class HighestSeen: Sendable {
-    private let seqs = Mutex<[RoomID: Int64]>([:])
-
-    func seq(of room: RoomID) -> Int64? { seqs.withLock { $0[room] } }
-
-    func saw(_ seq: Int64, in room: RoomID) {
-        seqs.withLock { seqs in
-            if seq > seqs[room] ?? 0 { seqs[room] = seq }
         }
     }
 }
