@@ -22,7 +22,6 @@ final class ChatSession {
         case left
     }
 
-    /// What the asynchronous part of a join achieved, so a failure undoes exactly that.
     /// A post waiting to be published: the client's id (chat.v2) and text.
     private struct Post: Sendable {
         let id: PostID?
@@ -39,6 +38,7 @@ final class ChatSession {
         case unavailable
     }
 
+    /// What the asynchronous part of a join achieved, so a failure undoes exactly that.
     private enum JoinOutcome: Sendable {
         case joined(RoomHub.Ticket)
         case failed(entered: Bool, ticket: RoomHub.Ticket?, error: any Error)
