@@ -21,6 +21,11 @@ enum RedisKeys {
         "chat:room:\(room.rawValue):post:\(user.rawValue.utf8.count):\(user.rawValue):\(id.rawValue)"
     }
 
+    /// The durable chat-log stream: every published message (field `message`, the channel's
+    /// payload), read by the indexers' consumer group ``chatLogGroup``.
+    static let chatLog = "chat:log"
+    static let chatLogGroup = "chat-log-indexers"
+
     /// Who is in a room: a hash from connection (`server/number`) to user name.
     static func presence(_ room: RoomID) -> String { presenceRoomPrefix + String(room.rawValue) }
     static let presenceRoomPrefix = "chat:presence:room:"
