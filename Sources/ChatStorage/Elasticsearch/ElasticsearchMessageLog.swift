@@ -34,6 +34,7 @@ public final class ElasticsearchMessageLog: MessageLog {
     private let logger: Logger
     private let inFlight = Mutex<(nextID: UInt64, queries: [HistoryKey: InFlight])>((1, [:]))
     private let searchCount = Atomic<Int>(0)
+    private let feeder = Mutex<RedisChatLogIndexer?>(nil)
     private let sharedCount = Atomic<Int>(0)
 
     public init(client: ElasticsearchClient, indexer settings: ElasticsearchBulkIndexer.Settings = .init(), logger: Logger) {
@@ -116,8 +117,17 @@ public final class ElasticsearchMessageLog: MessageLog {
         return try await search(TextQuery(room: room, text: query, limit: limit, offset: max(0, offset)).body, name: "search")
     }
 
-    /// Flushes the indexer (for up to `timeout`) and closes the connections.
+    /// The consumer-group indexer that feeds this log from the durable Redis stream, when the
+    /// broker feeds the log (Redis and Elasticsearch configured); it stops with the log.
+    public var feed: RedisChatLogIndexer? {
+        get { feeder.withLock { $0 } }
+        set { feeder.withLock { $0 = newValue } }
+    }
+
+    /// Stops the feed (its consumers finish their batches), flushes the in-process indexer (for
+    /// up to `timeout`) and closes the connections.
     public func shutdown(within timeout: Duration = .seconds(10)) async {
+        await feed?.stop()
         await indexer.shutdown(within: timeout)
         await client.shutdown()
     }

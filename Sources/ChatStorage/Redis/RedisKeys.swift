@@ -21,6 +21,11 @@ enum RedisKeys {
         "chat:room:\(room.rawValue):post:\(user.rawValue.utf8.count):\(user.rawValue):\(id.rawValue)"
     }
 
+    /// The durable chat-log stream: every published message (field `message`, the channel's
+    /// payload), read by the indexers' consumer group ``chatLogGroup``.
+    static let chatLog = "chat:log"
+    static let chatLogGroup = "chat-log-indexers"
+
     /// A room's presence events (`join NAME`, `leave NAME`), published by the presence scripts.
     static func presenceChannel(_ room: RoomID) -> String { presenceChannelPrefix + String(room.rawValue) }
     static let presenceChannelPrefix = "chat:presence:events:"

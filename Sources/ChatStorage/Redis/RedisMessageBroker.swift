@@ -22,6 +22,11 @@ public final class RedisMessageBroker: MessageBroker {
     private let missed = RedisCounter()
     /// How long a post id is remembered per user and room (the script's PX).
     public let postIDWindow: Duration
+    /// The durable chat-log stream's cap, when this broker feeds the chat log (`nil`: it does
+    /// not; ChatService appends to the log itself).
+    public let chatLogCapacity: Int?
+
+    public var feedsChatLog: Bool { chatLogCapacity != nil }
 
     /// Payloads on a room channel that were not messages (dropped, logged and counted).
     public var undecodableMessages: Int { undecodable.value }
@@ -29,8 +34,15 @@ public final class RedisMessageBroker: MessageBroker {
     /// Messages a subscriber missed (its connection was down) that history no longer had.
     public var missedMessages: Int { missed.value }
 
-    public init(configuration: RedisConfiguration, recentCapacity: Int = 1_000, postIDWindow: Duration = .seconds(300), logger: Logger) {
-        precondition(recentCapacity > 0 && postIDWindow > .zero)
+    public init(
+        configuration: RedisConfiguration,
+        recentCapacity: Int = 1_000,
+        postIDWindow: Duration = .seconds(300),
+        chatLogCapacity: Int? = nil,
+        logger: Logger
+    ) {
+        precondition(recentCapacity > 0 && postIDWindow > .zero && (chatLogCapacity ?? 1) > 0)
+        self.chatLogCapacity = chatLogCapacity
         self.recentCapacity = recentCapacity
         self.postIDWindow = postIDWindow
         self.logger = logger
@@ -53,6 +65,7 @@ public final class RedisMessageBroker: MessageBroker {
                 RedisKeys.channel(draft.room), RedisMessageCodec.prefix(of: draft), String(recentCapacity),
                 draft.postID.map { RedisKeys.post(draft.room, user: draft.user, id: $0) } ?? "", String(max(1, windowMilliseconds)),
                 RoomEpoch.random().rawValue,
+                chatLogCapacity == nil ? "" : RedisKeys.chatLog, String(chatLogCapacity ?? 0),
             ]
         )
         guard let fields = reply.array, fields.count == 3, let published = fields[0].int, let epoch = fields[1].string, let seq = fields[2].int else {

@@ -1,5 +1,5 @@
-/// The publish step as one Lua script, so that deduplication, numbering, history and delivery
-/// are one atomic step in Redis: every server sees one order per room, a message is in the
+/// The publish step as one Lua script, so that deduplication, numbering, history, the durable
+/// chat-log stream and delivery are one atomic step in Redis: every server sees one order per room, a message is in the
 /// history before any subscriber can be handed it (the gap-free join relies on both), and a
 /// retried post id is answered from what the first post got.
 ///
@@ -20,7 +20,9 @@
 /// - ARGV[1]: the pub/sub channel; ARGV[2]: the payload up to and including `"seq":`;
 ///   ARGV[3]: how many entries the stream keeps (approximately, at least that many);
 ///   ARGV[4]: the post-id key (`''`: the post has no id); ARGV[5]: how long a post id is
-///   remembered, in milliseconds; ARGV[6]: the epoch to start if one must be started.
+///   remembered, in milliseconds; ARGV[6]: the epoch to start if one must be started;
+///   ARGV[7]: the durable chat-log stream (`''`: none, the log is fed otherwise); ARGV[8]: its
+///   hard cap (MAXLEN ~).
 /// - Returns `{published, epoch, seq}`: `published` is 1, or 0 for a repeated post id (then
 ///   `epoch` and `seq` are the first post's and nothing was published).
 enum RedisPublishScript {
@@ -52,6 +54,9 @@ enum RedisPublishScript {
         local seq = redis.call('INCR', KEYS[1])
         local payload = ARGV[2] .. string.format('%d', seq) .. ',"epoch":"' .. epoch .. '"}'
         redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'seq', seq, 'epoch', epoch, 'message', payload)
+        if ARGV[7] ~= '' then
+            redis.call('XADD', ARGV[7], 'MAXLEN', '~', ARGV[8], '*', 'message', payload)
+        end
         redis.call('PUBLISH', ARGV[1], payload)
         if ARGV[4] ~= '' then
             redis.call('SET', ARGV[4], epoch .. ':' .. string.format('%d', seq), 'PX', ARGV[5])
