@@ -137,4 +137,32 @@ struct RedisChatLogIndexerTests {
         await indexer.stop()
         await setup.close()
     }
+
+    /// The figure in docs/performance.md: one chatd's indexers draining a backlog into the
+    /// stand-in. Prints the rate; asserts only that every message arrived once.
+    @Test func throughputOfOneChatdsIndexers() async throws {
+        let setup = try await Setup()
+        let room = uniqueRoom()
+        let count = 10_000
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<50 {
+                group.addTask {
+                    for index in stride(from: worker, to: count, by: 50) {
+                        _ = try await setup.broker.publish(MessageDraft(room: room, user: UserName(trusted: "t"), text: "message number \(index)", timestamp: 1_732_860_000_000))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let indexer = setup.indexer(batchSize: 500)
+        let start = ContinuousClock.now
+        indexer.start()
+        #expect(try await eventually(within: .seconds(60)) { try await setup.figures().pending == 0 && setup.fake.with { $0.counters.created } >= count })
+        let elapsed = ContinuousClock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        print("chat log indexing: \(count) messages in \(String(format: "%.2f", seconds)) s = \(Int(Double(count) / seconds)) messages/s (4 batches of 500 in flight, Elasticsearch stand-in)")
+        #expect(setup.fake.documents(in: room.rawValue).count == count)
+        await indexer.stop()
+        await setup.close()
+    }
 }
