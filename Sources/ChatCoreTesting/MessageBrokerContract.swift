@@ -4,11 +4,20 @@ import Synchronization
 /// A broker under test. Each call of ``makeBroker`` is another server's broker on the same
 /// backing service (for the in-memory broker, the same instance), so cases can check that a
 /// message crosses servers.
+///
+/// `setBackCounter`, where the backing service can lose or roll back a room's counter (Redis:
+/// a failover to a lagging replica, a restore), sets the room's counter to the given value
+/// (`nil`: deletes it); cases about that fault are skipped for brokers without it.
 public struct BrokerFixture: Sendable {
     public let makeBroker: @Sendable () async throws -> any MessageBroker
+    public let setBackCounter: (@Sendable (RoomID, Int64?) async throws -> Void)?
 
-    public init(makeBroker: @escaping @Sendable () async throws -> any MessageBroker) {
+    public init(
+        makeBroker: @escaping @Sendable () async throws -> any MessageBroker,
+        setBackCounter: (@Sendable (RoomID, Int64?) async throws -> Void)? = nil
+    ) {
         self.makeBroker = makeBroker
+        self.setBackCounter = setBackCounter
     }
 }
 
@@ -21,7 +30,7 @@ public enum MessageBrokerContract {
             let second = Unique.room()
             var seqs: [Int64] = []
             for room in [first, first, second, first] {
-                seqs.append(try await broker.publish(draft(room, "m")).seq)
+                seqs.append(try await broker.publish(draft(room, "m")).message.seq)
             }
             try expectEqual(seqs, [1, 2, 1, 3], "sequence numbers")
         },
@@ -29,8 +38,10 @@ public enum MessageBrokerContract {
             let broker = try await fixture.makeBroker()
             let room = Unique.room()
             let posted = MessageDraft(room: room, user: UserName(trusted: "Zoë"), text: "héllo \"wörld\"\n🙂", timestamp: 1_732_860_000_123)
-            let message = try await broker.publish(posted)
-            try expectEqual(message, posted.published(seq: 1), "message")
+            let receipt = try await broker.publish(posted)
+            let message = receipt.message
+            try expectEqual(receipt.isRepeat, false, "a post without id is never a repeat")
+            try expectEqual(message, posted.published(at: MessagePosition(epoch: message.epoch, seq: 1)), "message")
             try expectEqual(try await broker.recentHistory(of: room, limit: 10), [message], "history")
         },
         ContractCase("subscribers on every server receive each message once, in order") { fixture in
@@ -85,7 +96,7 @@ public enum MessageBrokerContract {
                     group.addTask {
                         let broker = try await fixture.makeBroker()
                         var seqs: [Int64] = []
-                        for index in 0..<25 { seqs.append(try await broker.publish(draft(room, "p\(publisher)-\(index)")).seq) }
+                        for index in 0..<25 { seqs.append(try await broker.publish(draft(room, "p\(publisher)-\(index)")).message.seq) }
                         return seqs
                     }
                 }
@@ -112,7 +123,7 @@ public enum MessageBrokerContract {
                 // Read history right behind the delivery; the message must be there.
                 Task {
                     let recent = (try? await broker.recentHistory(of: room, limit: 5)) ?? []
-                    seen.add(recent.contains(message) ? message : draft(room, "missing").published(seq: -message.seq))
+                    seen.add(recent.contains(message) ? message : draft(room, "missing").published(at: MessagePosition(epoch: message.epoch, seq: -message.seq)))
                 }
             }
             for index in 1...5 { _ = try await broker.publish(draft(room, "m\(index)")) }
@@ -120,7 +131,7 @@ public enum MessageBrokerContract {
             try expect(seen.messages.allSatisfy { $0.seq > 0 }, "every delivered message was in history: \(seen.messages.map(\.seq))")
             await subscription.cancel()
         },
-    ]
+    ] + MessageBrokerEpochContract.cases
 
     static func draft(_ room: RoomID, _ text: String) -> MessageDraft {
         MessageDraft(room: room, user: UserName(trusted: "tester"), text: text, timestamp: 1_732_860_000_000)

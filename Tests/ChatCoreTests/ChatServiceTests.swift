@@ -58,9 +58,9 @@ private struct FixedClock: WallClock {
     @Test func postStampsSequencesAndRecordsHistory() async throws {
         let room = try await service.createRoom()
         let john = try await service.createUser(named: "John")
-        let first = try await service.post("hi", by: john, in: room)
-        let second = try await service.post("there", by: john, in: room)
-        #expect(first == ChatMessage(room: room, user: john, text: "hi", timestamp: 1_732_860_000_000, seq: 1))
+        let first = try await service.post("hi", by: john, in: room).message
+        let second = try await service.post("there", by: john, in: room).message
+        #expect(first == ChatMessage(room: room, user: john, text: "hi", timestamp: 1_732_860_000_000, seq: 1, epoch: first.epoch))
         #expect(second.seq == 2)
         #expect(await service.history(of: room) == [first, second])
         #expect(try await service.search(in: room, matching: "THERE") == [second])
@@ -86,6 +86,7 @@ private struct FixedClock: WallClock {
             func append(_ messages: [ChatMessage]) async throws { throw Down() }
             func history(of room: RoomID, before seq: Int64?, limit: Int) async throws -> [ChatMessage] { throw Down() }
             func search(in room: RoomID, matching query: String, limit: Int, offset: Int) async throws -> [ChatMessage] { throw Down() }
+            func messages(of room: RoomID, after position: MessagePosition, limit: Int) async throws -> MessageRange { throw Down() }
         }
         let backends = ChatBackends(
             users: InMemoryUserStore(), rooms: InMemoryRoomStore(), presence: InMemoryPresenceStore(),

@@ -26,7 +26,7 @@ extension FakeElasticsearch {
                 guard let fields = try? JSONSerialization.jsonObject(with: source) as? [String: Any],
                     let room = (fields["chatroom"] as? NSNumber)?.int64Value, let seq = (fields["seq"] as? NSNumber)?.int64Value,
                     let message = fields["message"] as? String, fields["user"] is String, fields["timestamp"] is NSNumber,
-                    fields.count == 5, !(state.rejectMessagesContaining.map { message.contains($0) } ?? false)
+                    fields.count == (fields["epoch"] is String ? 6 : 5), !(state.rejectMessagesContaining.map { message.contains($0) } ?? false)
                 else {
                     errors = true
                     items.append([kind: ["_index": index, "_id": id, "status": 400, "error": ["type": "document_parsing_exception", "reason": "[1:1] strict mapping rejects the document"]]])

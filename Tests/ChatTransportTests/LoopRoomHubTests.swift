@@ -29,7 +29,7 @@ import Testing
             flushWindow: flushWindow)
     }
 
-    private func makeMember(_ number: UInt64, windowBits: UInt8? = nil) throws -> (RoomMember, EmbeddedChannel, IOCounter) {
+    private func makeMember(_ number: UInt64, windowBits: UInt8? = nil, v2: Bool = false) throws -> (RoomMember, EmbeddedChannel, IOCounter) {
         let channel = EmbeddedChannel(loop: loop)
         let counter = IOCounter()
         let member = RoomMember(
@@ -37,7 +37,8 @@ import Testing
             room: room,
             user: UserName(trusted: "u"),
             holdLimit: 3,
-            outboundWindowBits: windowBits
+            outboundWindowBits: windowBits,
+            speaksV2: v2
         )
         try channel.pipeline.syncOperations.addHandler(counter)
         try channel.pipeline.syncOperations.addHandler(member)
@@ -177,5 +178,64 @@ import Testing
         let inflater = try MessageInflater(windowBits: 10, keepsContext: false)
         let json = try inflater.inflate(ChatFrameEncoder.payload(ofFrame: frames[3][0]), maximumBytes: 1 << 16, allocator: .init())
         #expect(json == ChatFrameEncoder.payload(ofFrame: plain))
+    }
+
+    @Test func v2MembersGetEnvelopesBuiltOnceAndSeedMembersTheSeedFrame() throws {
+        let hub = makeHub()
+        let members = try [makeMember(1, v2: true), makeMember(2), makeMember(3, v2: true)]
+        for (member, _, _) in members {
+            hub.add(member)
+        }
+        hub.deliver(outbound(2), room: room)  // held while history loads
+        for (member, _, _) in members {
+            hub.completeJoin(of: member, history: [message(1)], allocator: .init())
+        }
+        hub.deliver(outbound(3), room: room)
+        loop.run()
+        let frames = try members.map { try written($0.1) }
+        #expect(frames[1] == [frame(1), frame(2), frame(3)], "the seed member's frames are the seed's")
+        #expect(frames[0] == frames[2])
+        #expect(frames[0] == [1, 2, 3].map { ServerEnvelope.messageFrame(fromSeedFrame: frame($0), epoch: ServerEnvelope.epoch(of: message($0)), allocator: .init()) })
+        func storage(_ buffer: ByteBuffer) -> UnsafeRawPointer? { buffer.withUnsafeReadableBytes { UnsafeRawPointer($0.baseAddress) } }
+        #expect(storage(frames[0][2]) == storage(frames[2][2]), "one v2 frame of a live message for every v2 member")
+    }
+
+    @Test func presenceFramesGoToLiveV2MembersOnly() throws {
+        let hub = makeHub()
+        let v2 = try makeMember(1, v2: true)
+        let seed = try makeMember(2)
+        let joining = try makeMember(3, v2: true)
+        for member in [v2.0, seed.0, joining.0] { hub.add(member) }
+        for member in [v2.0, seed.0] { hub.completeJoin(of: member, history: [], allocator: .init()) }
+        loop.run()
+        let presence = ServerEnvelope.presenceFrame(PresenceEvent(room: room, user: UserName(trusted: "Bob"), kind: .join), allocator: .init())
+        hub.deliverPresence(presence, room: room)
+        hub.deliverPresence(presence, room: RoomID(99))
+        loop.run()
+        #expect(try written(v2.1) == [presence])
+        #expect(try written(seed.1).isEmpty)
+        #expect(try written(joining.1).isEmpty)
+    }
+
+    @Test func aResumeNoticeComesBetweenTheReplayAndTheHeldMessages() throws {
+        let hub = makeHub()
+        let (member, channel, _) = try makeMember(1, v2: true)
+        hub.add(member)
+        hub.deliver(outbound(5), room: room)
+        hub.deliver(outbound(6), room: room)
+        let notice = ServerEnvelope.textFrame(ServerEnvelope.resumed(recovered: true, from: 5, to: 5), allocator: .init())
+        // Nothing missed but 5; the replay holds 5, then the notice, then 6 (held).
+        hub.completeJoin(of: member, history: [message(5)], notice: notice, allocator: .init())
+        loop.run()
+        let v2 = { (seq: Int64) in ServerEnvelope.messageFrame(fromSeedFrame: self.frame(seq), epoch: ServerEnvelope.epoch(of: self.message(seq)), allocator: .init()) }
+        #expect(try written(channel) == [v2(5), notice, v2(6)])
+
+        let (other, otherChannel, _) = try makeMember(2, v2: true)
+        hub.add(other)
+        hub.deliver(outbound(7), room: room)
+        hub.completeJoin(of: other, history: [], through: MessagePosition(epoch: .legacy, seq: 7), notice: notice, allocator: .init())
+        hub.deliver(outbound(8), room: room)
+        loop.run()
+        #expect(try written(otherChannel) == [notice, v2(8)], "through 7: the held 7 is not played again")
     }
 }

@@ -87,6 +87,24 @@ import Testing
         #expect(socket.counters.rateLimitedClosed == 1)
     }
 
+    @Test func aClientToldOfItsRefusalsIsRefusedOverTheRateAndClosedOnlyBeyondTwiceIt() throws {
+        let socket = try WebSocketProtocolHandlerTests()  // 5 per second
+        var refused: [String] = []
+        socket.handler.onRateLimited = { message in
+            if case .text(let text) = message { refused.append(text) }
+        }
+        for number in 0..<10 {
+            try socket.channel.writeInbound(clientFrame(.text, "m\(number)"))
+        }
+        for _ in 0..<5 { socket.handler.messageHandled() }
+        #expect(socket.session.texts == (0..<5).map { "m\($0)" })
+        #expect(refused == (5..<10).map { "m\($0)" }, "refused, not posted, and the socket stays open")
+        #expect(try socket.sentFrames().isEmpty)
+        try socket.channel.writeInbound(clientFrame(.text, "m10"))
+        #expect(try socket.sentFrames().map(\.closeCode) == [1008], "beyond twice the rate it is closed")
+        #expect(socket.counters.rateLimitedClosed == 1)
+    }
+
     @Test func theRateRefillsOverTime() {
         var limiter = MessageRateLimiter(messagesPerSecond: 2)
         let start = NIODeadline.uptimeNanoseconds(1_000_000_000)

@@ -77,7 +77,7 @@ final class CountingBroker: MessageBroker {
         self.base = base
     }
 
-    func publish(_ draft: MessageDraft) async throws -> ChatMessage {
+    func publish(_ draft: MessageDraft) async throws -> PublishReceipt {
         try await base.publish(draft)
     }
 
@@ -89,6 +89,10 @@ final class CountingBroker: MessageBroker {
 
     func recentHistory(of room: RoomID, limit: Int) async throws -> [ChatMessage] {
         try await base.recentHistory(of: room, limit: limit)
+    }
+
+    func messages(of room: RoomID, after position: MessagePosition, limit: Int) async throws -> MessageRange {
+        try await base.messages(of: room, after: position, limit: limit)
     }
 
     private struct Counted: BrokerSubscription {

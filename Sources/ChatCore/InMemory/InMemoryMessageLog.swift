@@ -5,7 +5,7 @@ import Synchronization
 /// Keeps the latest `retentionPerRoom` messages of each room, so the embedded default's memory
 /// stays bounded however long it runs; a real log (Elasticsearch) keeps everything.
 public final class InMemoryMessageLog: MessageLog {
-    /// One room's messages, sorted by `seq`, behind a lock of its own: a search or a history
+    /// One room's messages, sorted by `seq` (equal seqs of different epochs in arrival order), behind a lock of its own: a search or a history
     /// read in one room never waits for, nor holds up, another room.
     private final class RoomLog: Sendable {
         let messages = Mutex<[ChatMessage]>([])
@@ -55,6 +55,18 @@ public final class InMemoryMessageLog: MessageLog {
         }
     }
 
+    public func messages(of room: RoomID, after position: MessagePosition, limit: Int) async throws -> MessageRange {
+        guard let log = log(of: room, creating: false) else { return .unavailable }
+        return log.messages.withLock { log in
+            let next = MessagePosition(epoch: position.epoch, seq: position.seq + 1)
+            let start = Self.insertionIndex(of: position.seq, in: log)
+            let known = log[start...].prefix { $0.seq <= next.seq }.contains { $0.position == position || $0.position == next }
+            guard known else { return .unavailable }
+            let after = Self.insertionIndex(of: position.seq + 1, in: log)
+            return .messages(Array(log[after...].prefix(max(0, limit))))
+        }
+    }
+
     public func search(in room: RoomID, matching query: String, limit: Int, offset: Int) async throws -> [ChatMessage] {
         let terms = TextTerms.of(query)
         guard !terms.isEmpty, limit > 0, let log = log(of: room, creating: false) else { return [] }
@@ -69,8 +81,11 @@ public final class InMemoryMessageLog: MessageLog {
         if log.last.map({ $0.seq < message.seq }) ?? true {
             log.append(message)  // the usual case: messages arrive in order
         } else {
-            let index = insertionIndex(of: message.seq, in: log)
-            if index < log.count, log[index].seq == message.seq { return }  // already stored
+            var index = insertionIndex(of: message.seq, in: log)
+            while index < log.count, log[index].seq == message.seq {
+                if log[index].epoch == message.epoch { return }  // already stored
+                index += 1  // the same seq under another epoch: another message
+            }
             if index == 0, log.count >= retention { return }  // older than everything retained
             log.insert(message, at: index)
         }

@@ -10,4 +10,9 @@ public protocol PresenceStore: Sendable {
     func users(in room: RoomID) async throws -> [UserName]
     /// Removes every connection held by `server` (a server that shut down or died).
     func reap(server: ServerID) async throws
+
+    /// Starts telling `deliver` of `room`'s ``PresenceEvent``s from now on: a user's first
+    /// connection entering, their last one leaving or being reaped, each once, whichever
+    /// server made the change. The closure is called serially and must not block.
+    func watch(_ room: RoomID, deliver: @escaping @Sendable (PresenceEvent) -> Void) async throws -> any BrokerSubscription
 }

@@ -12,10 +12,14 @@ public final class ChatService: Sendable {
         public var historyLimit: Int
         /// The longest message text accepted, in UTF-8 bytes.
         public var maximumMessageBytes: Int
+        /// The most messages a resume (`since=SEQ&epoch=E`) replays; a client further behind
+        /// gets the recent history and `recovered:false`.
+        public var resumeLimit: Int
 
-        public init(historyLimit: Int = 100, maximumMessageBytes: Int = 16 * 1024) {
+        public init(historyLimit: Int = 100, maximumMessageBytes: Int = 16 * 1024, resumeLimit: Int = 1_000) {
             self.historyLimit = historyLimit
             self.maximumMessageBytes = maximumMessageBytes
+            self.resumeLimit = resumeLimit
         }
     }
 
@@ -123,6 +127,14 @@ public final class ChatService: Sendable {
         try await backend("subscribe") { try await backends.broker.subscribe(to: room, deliver: deliver) }
     }
 
+    /// Watches `room`'s presence events (see ``PresenceStore/watch(_:deliver:)``).
+    public func watchPresence(
+        in room: RoomID,
+        deliver: @escaping @Sendable (PresenceEvent) -> Void
+    ) async throws(ChatError) -> any BrokerSubscription {
+        try await backend("watch presence") { try await backends.presence.watch(room, deliver: deliver) }
+    }
+
     /// Marks every connection of this server gone (at shutdown).
     public func leaveAll() async {
         do {
@@ -135,23 +147,30 @@ public final class ChatService: Sendable {
     // MARK: Messages
 
     /// Posts `text` by `user` to `room`: stamps it, has the broker sequence and deliver it, and
-    /// records it in the chat log.
+    /// records it in the chat log (unless the broker feeds the log itself,
+    /// ``MessageBroker/feedsChatLog``).
     ///
-    /// Empty messages are refused with ``ChatError/invalidMessage(_:)``.
-    public func post(_ text: String, by user: UserName, in room: RoomID) async throws(ChatError) -> ChatMessage {
+    /// With a `postID` the post is idempotent: a repeat within the broker's window is not
+    /// published again and the receipt says so, carrying the first post's position. Empty or
+    /// too long messages are refused with ``ChatError/invalidMessage(_:)``; a broker that fails
+    /// or times out with ``ChatError/backendUnavailable(_:)`` (the publish may or may not have
+    /// happened: retry with the same `postID`).
+    @discardableResult
+    public func post(_ text: String, by user: UserName, in room: RoomID, postID: PostID? = nil) async throws(ChatError) -> PublishReceipt {
         guard !text.isEmpty else { throw .invalidMessage("message must not be empty") }
         guard text.utf8.count <= configuration.maximumMessageBytes else {
             throw .invalidMessage("message exceeds \(configuration.maximumMessageBytes) bytes")
         }
-        let draft = MessageDraft(room: room, user: user, text: text, timestamp: clock.millisecondsSinceEpoch())
-        let message = try await backend("publish") { try await backends.broker.publish(draft) }
+        let draft = MessageDraft(room: room, user: user, text: text, timestamp: clock.millisecondsSinceEpoch(), postID: postID)
+        let receipt = try await backend("publish") { try await backends.broker.publish(draft) }
+        guard !receipt.isRepeat, !backends.broker.feedsChatLog else { return receipt }
         do {
-            try await backends.log.append([message])
+            try await backends.log.append([receipt.message])
         } catch {
             // The message was delivered; the archive missed it. Never fail the sender for that.
-            logger.error("chat log append failed", metadata: ["room": "\(room)", "seq": "\(message.seq)", "error": "\(error)"])
+            logger.error("chat log append failed", metadata: ["room": "\(room)", "seq": "\(receipt.message.seq)", "error": "\(error)"])
         }
-        return message
+        return receipt
     }
 
     /// The room's latest messages, oldest first: the broker's recent history, completed from the
@@ -181,6 +200,40 @@ public final class ChatService: Sendable {
             }
         }
         return recent
+    }
+
+    /// What a joining client that names its last position (`since=SEQ&epoch=E`) is played:
+    /// exactly the messages after `position` (from the broker's recent history, else from the
+    /// chat log and then the broker for what the log has not caught up with), with
+    /// `recovered: true`; or, when that cannot be done completely (another epoch, older than
+    /// anything kept, more than ``Configuration/resumeLimit`` behind, a backend down), the
+    /// normal recent history with `recovered: false`.
+    public func resume(_ room: RoomID, after position: MessagePosition) async -> ResumedHistory {
+        if let replay = await replay(room, after: position) {
+            return ResumedHistory(messages: replay, recovered: true)
+        }
+        return ResumedHistory(messages: await history(of: room), recovered: false)
+    }
+
+    private func replay(_ room: RoomID, after position: MessagePosition) async -> [ChatMessage]? {
+        let limit = configuration.resumeLimit
+        do {
+            if case .messages(let recent) = try await backends.broker.messages(of: room, after: position, limit: limit + 1) {
+                return recent.count <= limit ? recent : nil
+            }
+            guard case .messages(let logged) = try await backends.log.messages(of: room, after: position, limit: limit + 1),
+                  logged.count <= limit
+            else { return nil }
+            // The log may lag behind the broker: the rest comes from the broker's history.
+            let from = logged.last?.position ?? position
+            guard case .messages(let rest) = try await backends.broker.messages(of: room, after: from, limit: limit + 1 - logged.count),
+                  logged.count + rest.count <= limit
+            else { return nil }
+            return logged + rest
+        } catch {
+            logger.warning("resume unavailable; playing recent history", metadata: ["room": "\(room)", "error": "\(error)"])
+            return nil
+        }
     }
 
     /// Full-text search in a room's log, newest first.

@@ -1,10 +1,16 @@
 /// The gap-free join as a pure state machine, one per joining connection.
 ///
-/// A joining connection subscribes first, then loads the room's history. Live messages that
-/// arrive meanwhile are held here. When history arrives, held messages newer than the history are
-/// released in order and the connection goes live; from then on any message at or below the last
-/// delivered sequence number is a duplicate and dropped. Nothing is lost (subscribe came first)
-/// and nothing is shown twice (sequence numbers decide).
+/// A joining connection subscribes first, then loads the room's history (or, on a resume, what
+/// came after the client's position). Live messages that arrive meanwhile are held here. When
+/// history arrives, held messages newer than the history are released in order and the
+/// connection goes live; from then on a message of the same epoch at or below the last delivered
+/// seq is a duplicate and dropped. Nothing is lost (subscribe came first) and nothing is shown
+/// twice (positions decide).
+///
+/// A message of *another* epoch than the last delivered one is a reset of the room's numbering
+/// (see ``RoomEpoch``): it is delivered and numbering continues from it. The epoch left behind is
+/// remembered, so a late message of it (published before the reset) is dropped rather than
+/// taken for another reset.
 ///
 /// Generic over the payload so the transport can hold pre-encoded frames rather than messages.
 public struct JoinSequencer<Payload> {
@@ -19,8 +25,10 @@ public struct JoinSequencer<Payload> {
         case overflow
     }
 
-    private var held: [(seq: Int64, payload: Payload)] = []
-    private var lastDelivered: Int64?
+    private var held: [(position: MessagePosition, payload: Payload)] = []
+    private var lastDelivered: MessagePosition?
+    /// Epochs this connection moved on from; their messages are old. Bounded by the resets seen.
+    private var retired: Set<RoomEpoch> = []
     public private(set) var isLive = false
     /// The most messages held while waiting for history; a bound on a joining connection's memory.
     public let holdLimit: Int
@@ -29,31 +37,47 @@ public struct JoinSequencer<Payload> {
         self.holdLimit = holdLimit
     }
 
+    /// The last position written to the client (history or live), if any.
+    public var lastPosition: MessagePosition? { lastDelivered }
+
     /// A live message arrived from the broker.
-    public mutating func receive(seq: Int64, payload: Payload) -> Decision {
-        if let lastDelivered, seq <= lastDelivered { return .duplicate }
+    public mutating func receive(_ position: MessagePosition, payload: Payload) -> Decision {
         guard isLive else {
             guard held.count < holdLimit else { return .overflow }
-            held.append((seq, payload))
+            held.append((position, payload))
             return .held
         }
-        lastDelivered = seq
-        return .deliver
+        return advance(to: position) ? .deliver : .duplicate
     }
 
-    /// History has been played up to `lastSeq` (`nil`: the room had no history). Returns the held
-    /// payloads to deliver now, in order, and goes live.
-    public mutating func historyPlayed(through lastSeq: Int64?) -> [Payload] {
+    /// History has been played up to `lastPosition` (`nil`: the room had no history). Returns
+    /// the held payloads to deliver now, in order, and goes live.
+    public mutating func historyPlayed(through lastPosition: MessagePosition?) -> [Payload] {
         precondition(!isLive, "history can be played once")
         isLive = true
-        lastDelivered = lastSeq
+        lastDelivered = lastPosition
         var released: [Payload] = []
         released.reserveCapacity(held.count)
-        for (seq, payload) in held where lastDelivered.map({ seq > $0 }) ?? true {
+        for (position, payload) in held where advance(to: position) {
             released.append(payload)
-            lastDelivered = seq
         }
         held = []
         return released
+    }
+
+    /// Moves to `position` if it is new; `false` for a duplicate or a message of a retired epoch.
+    private mutating func advance(to position: MessagePosition) -> Bool {
+        guard let last = lastDelivered else {
+            lastDelivered = position
+            return true
+        }
+        if position.epoch == last.epoch {
+            guard position.seq > last.seq else { return false }
+        } else {
+            guard !retired.contains(position.epoch) else { return false }
+            retired.insert(last.epoch)
+        }
+        lastDelivered = position
+        return true
     }
 }

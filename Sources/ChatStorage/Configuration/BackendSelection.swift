@@ -11,6 +11,8 @@ public struct BackendSelection: Sendable {
     public var presenceLease: Duration = .seconds(10)
     /// Caps of the stores kept in process memory (users and rooms without MariaDB).
     public var memoryCapacity = InMemoryCapacity()
+    /// The durable chat-log stream and its indexers (with Redis and Elasticsearch both).
+    public var chatLog = RedisChatLogSettings()
 
     public init(redis: BackendEndpoint? = nil, mariadb: BackendEndpoint? = nil, elasticsearch: BackendEndpoint? = nil) {
         self.redis = redis
@@ -59,7 +61,10 @@ public struct BackendSelection: Sendable {
     /// silently falls back to memory.
     ///
     /// With Elasticsearch, the log is an ``ElasticsearchMessageLog`` whose indexer must be
-    /// flushed on shutdown (``ElasticsearchMessageLog/shutdown(within:)``).
+    /// flushed on shutdown (``ElasticsearchMessageLog/shutdown(within:)``). With Redis too, the
+    /// log is fed from the durable Redis stream by consumers started here (its ``feed``), which
+    /// stop with the log; without Redis, messages go through the in-process queue, which a
+    /// crash loses.
     public func makeBackends(server: ServerID, logger: Logger) async throws(BackendUnavailable) -> ChatBackends {
         var backends = ChatBackends.inMemory(capacity: memoryCapacity)
         if let elasticsearch {
@@ -106,7 +111,16 @@ public struct BackendSelection: Sendable {
             throw BackendUnavailable(description: "cannot use Redis at \(redis): \(error)")
         }
         backends.presence = presence
-        backends.broker = RedisMessageBroker(configuration: configuration, logger: logger)
+        if let log = backends.log as? ElasticsearchMessageLog {
+            // The durable path: the publish script appends every message to the chat-log
+            // stream, and this server's consumers index it (docs/reliability.md).
+            let feed = RedisChatLogIndexer(configuration: configuration, elasticsearch: log.client, server: server, settings: chatLog, logger: logger)
+            backends.broker = RedisMessageBroker(configuration: configuration, chatLogCapacity: chatLog.capacity, logger: logger)
+            log.feed = feed
+            feed.start()
+        } else {
+            backends.broker = RedisMessageBroker(configuration: configuration, logger: logger)
+        }
         // Rooms stay in this process until MariaDB is configured, so until then the cached list
         // is this server's own: other servers' lists differ and must not be served from it.
         let namespace = mariadb == nil ? "chat:server:\(server.rawValue)" : nil

@@ -8,7 +8,7 @@ import NIOCore
 ///
 /// Guarantees, and how:
 /// - Nothing is duplicated: every message is a `create` with the deterministic id
-///   `{room}-{seq}` in the index of its own month, so a batch retried after a lost answer gets
+///   `{room}-{epoch}-{seq}` in the index of its own month, so a batch retried after a lost answer gets
 ///   409 `version_conflict_engine_exception` for what was already stored, which counts as done.
 /// - Nothing buffered is lost while Elasticsearch is down: a failed batch stays at the head of
 ///   the queue and is retried with capped exponential backoff, in order, until it is confirmed.
@@ -190,36 +190,21 @@ public actor ElasticsearchBulkIndexer {
 
     /// One `_bulk` request; returns the items to send again (429 and 5xx), having counted the rest.
     private func send(_ batch: [Entry]) async throws -> [Retry] {
-        var body = ByteBuffer()
-        let encoder = JSONEncoder()
-        for entry in batch {
-            let action = BulkAction(create: .init(_index: ElasticsearchIndexTemplate.index(for: entry.message), _id: ElasticsearchIndexTemplate.documentID(for: entry.message)))
-            body.writeBytes(try encoder.encode(action))
-            body.writeInteger(UInt8(ascii: "\n"))
-            body.writeBytes(try encoder.encode(entry.message))
-            body.writeInteger(UInt8(ascii: "\n"))
-        }
-        let path = settings.refreshOnWrite ? "/_bulk?refresh=wait_for" : "/_bulk"
-        let (_, answer) = try await client.send(.POST, path, body: body, contentType: "application/x-ndjson")
-        let response = try ElasticsearchClient.decode(BulkResponse.self, from: answer, request: "POST /_bulk")
-        guard response.items.count == batch.count else {
-            throw ElasticsearchError.malformedAnswer(request: "POST /_bulk", reason: "\(response.items.count) items for \(batch.count) actions")
-        }
+        let outcomes = try await ElasticsearchBulkRequest.send(batch.map(\.message), on: client, refresh: settings.refreshOnWrite)
         var retry: [Retry] = []
-        for (entry, item) in zip(batch, response.items) {
-            let result = item.result
-            switch result.status {
-            case 200..<300:
+        for (entry, outcome) in zip(batch, outcomes) {
+            switch outcome {
+            case .created:
                 counters.indexed += 1
-            case 409:
+            case .alreadyStored:
                 counters.alreadyIndexed += 1
-            case 429, 500...:
-                retry.append(Retry(ticket: entry.ticket, reason: result.error?.summary ?? "status \(result.status)"))
-            default:
+            case .retry(let reason):
+                retry.append(Retry(ticket: entry.ticket, reason: reason))
+            case .rejected(let status, let reason):
                 counters.rejected += 1
                 logger.error(
                     "chat log: Elasticsearch rejected a message; it will not be in the log",
-                    metadata: ["room": "\(entry.message.room)", "seq": "\(entry.message.seq)", "status": "\(result.status)", "error": "\(result.error?.summary ?? "")"]
+                    metadata: ["room": "\(entry.message.room)", "epoch": "\(entry.message.epoch)", "seq": "\(entry.message.seq)", "status": "\(status)", "error": "\(reason)"]
                 )
             }
         }

@@ -16,7 +16,7 @@ import NIOCore
 public enum ElasticsearchIndexTemplate {
     public static let name = "chat-messages"
     /// Bumped whenever the template changes; the startup check refuses an older one.
-    public static let version = 1
+    public static let version = 2
     /// Every index of the log matches this; reads go to the pattern, so a month with no index yet
     /// is simply empty rather than an `index_not_found_exception`.
     public static let indexPattern = "chat-messages-*"
@@ -28,9 +28,9 @@ public enum ElasticsearchIndexTemplate {
         {
           "index_patterns": ["chat-messages-*"],
           "priority": 100,
-          "version": 1,
+          "version": \(version),
           "_meta": {
-            "description": "chatd chat log: one index per month (chat-messages-YYYY.MM), documents {room}-{seq}"
+            "description": "chatd chat log: one index per month (chat-messages-YYYY.MM), documents {room}-{epoch}-{seq}"
           },
           "template": {
             "mappings": {
@@ -40,7 +40,8 @@ public enum ElasticsearchIndexTemplate {
                 "user": { "type": "keyword" },
                 "message": { "type": "text" },
                 "timestamp": { "type": "date", "format": "epoch_millis" },
-                "seq": { "type": "long" }
+                "seq": { "type": "long" },
+                "epoch": { "type": "keyword" }
               }
             },
             "aliases": {
@@ -57,9 +58,10 @@ public enum ElasticsearchIndexTemplate {
         return "chat-messages-\(year).\(paddedMonth)"
     }
 
-    /// The document id: unique per room and stable across retries.
+    /// The document id: unique per room and epoch and stable across retries, so a retried or
+    /// re-claimed message is stored once and a new epoch's seq 5 is not mistaken for the old one's.
     public static func documentID(for message: ChatMessage) -> String {
-        "\(message.room.rawValue)-\(message.seq)"
+        "\(message.room.rawValue)-\(message.epoch.rawValue)-\(message.seq)"
     }
 
     /// Installs (or replaces) the template. Existing indices keep their mapping; new months get

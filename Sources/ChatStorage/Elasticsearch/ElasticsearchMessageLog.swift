@@ -34,6 +34,7 @@ public final class ElasticsearchMessageLog: MessageLog {
     private let logger: Logger
     private let inFlight = Mutex<(nextID: UInt64, queries: [HistoryKey: InFlight])>((1, [:]))
     private let searchCount = Atomic<Int>(0)
+    private let feeder = Mutex<RedisChatLogIndexer?>(nil)
     private let sharedCount = Atomic<Int>(0)
 
     public init(client: ElasticsearchClient, indexer settings: ElasticsearchBulkIndexer.Settings = .init(), logger: Logger) {
@@ -91,6 +92,24 @@ public final class ElasticsearchMessageLog: MessageLog {
         return try await task.value
     }
 
+    public func messages(of room: RoomID, after position: MessagePosition, limit: Int) async throws -> MessageRange {
+        _ = await indexer.readyToRead(room: room, below: nil)
+        // From `position.seq` on, so the hits show whether the log holds the position (or the
+        // message right after it); a little slack for equal seqs of other epochs.
+        let body = SearchBody(
+            query: .init(bool: .init(must: nil, filter: [.term(field: "chatroom", value: room.rawValue), .atLeast(field: "seq", value: position.seq)])),
+            sort: [["seq": ["order": "asc"]]],
+            from: nil,
+            size: max(0, limit) + 4
+        )
+        let hits = try await search(body, name: "resume")
+        let next = MessagePosition(epoch: position.epoch, seq: position.seq + 1)
+        guard hits.prefix(while: { $0.seq <= next.seq }).contains(where: { $0.position == position || $0.position == next }) else {
+            return .unavailable
+        }
+        return .messages(Array(hits.lazy.filter { $0.seq > position.seq }.prefix(max(0, limit))))
+    }
+
     public func search(in room: RoomID, matching query: String, limit: Int, offset: Int) async throws -> [ChatMessage] {
         // Elasticsearch's match on no words finds nothing too; this saves the round trip.
         guard limit > 0, query.contains(where: { $0.isLetter || $0.isNumber }) else { return [] }
@@ -98,8 +117,17 @@ public final class ElasticsearchMessageLog: MessageLog {
         return try await search(TextQuery(room: room, text: query, limit: limit, offset: max(0, offset)).body, name: "search")
     }
 
-    /// Flushes the indexer (for up to `timeout`) and closes the connections.
+    /// The consumer-group indexer that feeds this log from the durable Redis stream, when the
+    /// broker feeds the log (Redis and Elasticsearch configured); it stops with the log.
+    public var feed: RedisChatLogIndexer? {
+        get { feeder.withLock { $0 } }
+        set { feeder.withLock { $0 = newValue } }
+    }
+
+    /// Stops the feed (its consumers finish their batches), flushes the in-process indexer (for
+    /// up to `timeout`) and closes the connections.
     public func shutdown(within timeout: Duration = .seconds(10)) async {
+        await feed?.stop()
         await indexer.shutdown(within: timeout)
         await client.shutdown()
     }

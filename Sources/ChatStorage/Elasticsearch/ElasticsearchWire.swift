@@ -74,6 +74,7 @@ struct SearchBody: Encodable {
 enum Clause: Encodable {
     case term(field: String, value: Int64)
     case range(field: String, lessThan: Int64)
+    case atLeast(field: String, value: Int64)
     case match(field: String, query: String)
 
     func encode(to encoder: any Encoder) throws {
@@ -83,6 +84,8 @@ enum Clause: Encodable {
             try container.encode([field: value], forKey: AnyKey(stringValue: "term"))
         case .range(let field, let lessThan):
             try container.encode([field: ["lt": lessThan]], forKey: AnyKey(stringValue: "range"))
+        case .atLeast(let field, let value):
+            try container.encode([field: ["gte": value]], forKey: AnyKey(stringValue: "range"))
         case .match(let field, let query):
             try container.encode([field: ["query": query, "operator": "and"]], forKey: AnyKey(stringValue: "match"))
         }

@@ -1,6 +1,8 @@
 import NIOCore
 import NIOPosix
 import NIOSSL
+import NIOTLS
+import Synchronization
 
 /// One TCP connection to Redis. Commands may be sent from any thread and any number at once:
 /// they are written in call order and their replies come back in that order (pipelining).
@@ -27,6 +29,7 @@ final class RedisConnection: Sendable {
         commandTimeout: TimeAmount,
         onPush: (@Sendable (RESPValue) -> Void)? = nil
     ) async throws -> RedisConnection {
+        let handshake = Mutex<EventLoopFuture<Void>?>(nil)
         let channel = try await ClientBootstrap(group: group)
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -35,12 +38,25 @@ final class RedisConnection: Sendable {
                     if let tls {
                         let handler = try NIOSSLClientHandler(context: tls, serverHostname: BackendTLS.serverName(for: host))
                         try channel.pipeline.syncOperations.addHandler(handler)
+                        let waiter = TLSHandshakeWaiter(promise: channel.eventLoop.makePromise())
+                        handshake.withLock { $0 = waiter.promise.futureResult }
+                        try channel.pipeline.syncOperations.addHandler(waiter)
                     }
                     try channel.pipeline.syncOperations.addHandler(RedisProtocolHandler(onPush: onPush))
                 }
             }
             .connect(host: host, port: port)
             .get()
+        // A connection is handed out only once its TLS handshake is done, so that a refused
+        // certificate is reported as such, not as a write on a channel the refusal closed.
+        if let handshake = handshake.withLock({ $0 }) {
+            do {
+                try await handshake.get()
+            } catch {
+                channel.close(promise: nil)
+                throw RedisError("TLS handshake with Redis at \(host):\(port) failed: \(error)")
+            }
+        }
         return RedisConnection(channel: channel, commandTimeout: commandTimeout)
     }
 
@@ -75,5 +91,33 @@ final class RedisConnection: Sendable {
 
     func close() async {
         try? await channel.close()
+    }
+}
+
+/// Completes its promise when the TLS handshake ends: with success, or with the handshake's
+/// error (or the connection's end) when it fails. Then it stays out of the way.
+private final class TLSHandshakeWaiter: ChannelInboundHandler, Sendable {
+    typealias InboundIn = NIOAny
+    let promise: EventLoopPromise<Void>
+
+    init(promise: EventLoopPromise<Void>) {
+        self.promise = promise
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? TLSUserEvent, case .handshakeCompleted = event {
+            promise.succeed()
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        promise.fail(error)  // ignored when the handshake already completed
+        context.fireErrorCaught(error)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        promise.fail(RedisError("connection closed during the TLS handshake"))
+        context.fireChannelInactive()
     }
 }

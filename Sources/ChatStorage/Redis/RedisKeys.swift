@@ -10,8 +10,25 @@ enum RedisKeys {
     static func channel(_ room: RoomID) -> String { "chatroom:\(room.rawValue)" }
     /// The room's last assigned sequence number (INCR).
     static func sequence(_ room: RoomID) -> String { "chat:room:\(room.rawValue):seq" }
-    /// The room's recent messages: a stream capped with MAXLEN ~.
+    /// The room's recent messages: a stream capped with MAXLEN ~; fields `seq`, `epoch`,
+    /// `message` (the payload published on the channel).
     static func recent(_ room: RoomID) -> String { "chat:room:\(room.rawValue):recent" }
+    /// The room's epoch (``RoomEpoch``), created with its counter by the publish script.
+    static func epoch(_ room: RoomID) -> String { "chat:room:\(room.rawValue):epoch" }
+    /// A post id remembered for the post-id window (PX): `epoch:seq` of the first post.
+    /// The user name is length-prefixed so no name and id can run into another pair.
+    static func post(_ room: RoomID, user: UserName, id: PostID) -> String {
+        "chat:room:\(room.rawValue):post:\(user.rawValue.utf8.count):\(user.rawValue):\(id.rawValue)"
+    }
+
+    /// The durable chat-log stream: every published message (field `message`, the channel's
+    /// payload), read by the indexers' consumer group ``chatLogGroup``.
+    static let chatLog = "chat:log"
+    static let chatLogGroup = "chat-log-indexers"
+
+    /// A room's presence events (`join NAME`, `leave NAME`), published by the presence scripts.
+    static func presenceChannel(_ room: RoomID) -> String { presenceChannelPrefix + String(room.rawValue) }
+    static let presenceChannelPrefix = "chat:presence:events:"
 
     /// Who is in a room: a hash from connection (`server/number`) to user name.
     static func presence(_ room: RoomID) -> String { presenceRoomPrefix + String(room.rawValue) }

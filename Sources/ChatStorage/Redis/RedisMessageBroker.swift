@@ -9,7 +9,8 @@ import Synchronization
 /// Two connections: commands (pipelined, shared by every publisher of this process) and the
 /// subscriber. Pub/Sub drops what is published while the subscriber connection is down; each
 /// subscription notices the gap in `seq` and fills it from the history stream
-/// (``RedisRoomDelivery``).
+/// (``RedisRoomDelivery``). A lost or set-back counter starts a new epoch in the script; every
+/// subscription treats a new epoch as a reset.
 public final class RedisMessageBroker: MessageBroker {
     /// How many messages per room the history stream keeps (at least; trimming is approximate).
     public let recentCapacity: Int
@@ -19,14 +20,13 @@ public final class RedisMessageBroker: MessageBroker {
     private let script = RedisScript(RedisPublishScript.source)
     private let undecodable = RedisCounter()
     private let missed = RedisCounter()
-    /// The highest `seq` this process has seen per room (published, delivered or read from
-    /// history). It keeps numbering monotonic when Redis loses a room's counter (a restart
-    /// without persistence): see ``RedisPublishScript``.
-    private let highestSeen = HighestSeen()
-    /// How far past the highest seen `seq` a lost counter restarts: other servers may have seen
-    /// a little more than this one, and a jump forward is harmless where a repeat is not (every
-    /// socket drops a `seq` it already delivered).
-    public static let counterRestartMargin: Int64 = 1_000
+    /// How long a post id is remembered per user and room (the script's PX).
+    public let postIDWindow: Duration
+    /// The durable chat-log stream's cap, when this broker feeds the chat log (`nil`: it does
+    /// not; ChatService appends to the log itself).
+    public let chatLogCapacity: Int?
+
+    public var feedsChatLog: Bool { chatLogCapacity != nil }
 
     /// Payloads on a room channel that were not messages (dropped, logged and counted).
     public var undecodableMessages: Int { undecodable.value }
@@ -34,9 +34,17 @@ public final class RedisMessageBroker: MessageBroker {
     /// Messages a subscriber missed (its connection was down) that history no longer had.
     public var missedMessages: Int { missed.value }
 
-    public init(configuration: RedisConfiguration, recentCapacity: Int = 1_000, logger: Logger) {
-        precondition(recentCapacity > 0)
+    public init(
+        configuration: RedisConfiguration,
+        recentCapacity: Int = 1_000,
+        postIDWindow: Duration = .seconds(300),
+        chatLogCapacity: Int? = nil,
+        logger: Logger
+    ) {
+        precondition(recentCapacity > 0 && postIDWindow > .zero && (chatLogCapacity ?? 1) > 0)
+        self.chatLogCapacity = chatLogCapacity
         self.recentCapacity = recentCapacity
+        self.postIDWindow = postIDWindow
         self.logger = logger
         self.commands = RedisClient(configuration: configuration, logger: logger)
         self.subscriber = RedisSubscriber(configuration: configuration, logger: logger)
@@ -48,16 +56,23 @@ public final class RedisMessageBroker: MessageBroker {
     /// The connection that publishes and reads history.
     public var commandClient: RedisClient { commands }
 
-    public func publish(_ draft: MessageDraft) async throws -> ChatMessage {
-        let floor = highestSeen.seq(of: draft.room).map { $0 + Self.counterRestartMargin } ?? 0
+    public func publish(_ draft: MessageDraft) async throws -> PublishReceipt {
+        let windowMilliseconds = postIDWindow.components.seconds * 1_000 + postIDWindow.components.attoseconds / 1_000_000_000_000_000
         let reply = try await script.run(
             on: commands,
-            keys: [RedisKeys.sequence(draft.room), RedisKeys.recent(draft.room)],
-            arguments: [RedisKeys.channel(draft.room), RedisMessageCodec.prefix(of: draft), String(recentCapacity), String(floor)]
+            keys: [RedisKeys.sequence(draft.room), RedisKeys.recent(draft.room), RedisKeys.epoch(draft.room)],
+            arguments: [
+                RedisKeys.channel(draft.room), RedisMessageCodec.prefix(of: draft), String(recentCapacity),
+                draft.postID.map { RedisKeys.post(draft.room, user: draft.user, id: $0) } ?? "", String(max(1, windowMilliseconds)),
+                RoomEpoch.random().rawValue,
+                chatLogCapacity == nil ? "" : RedisKeys.chatLog, String(chatLogCapacity ?? 0),
+            ]
         )
-        guard let seq = reply.int else { throw RedisError("the publish script returned \(reply), not a number") }
-        highestSeen.saw(seq, in: draft.room)
-        return draft.published(seq: seq)
+        guard let fields = reply.array, fields.count == 3, let published = fields[0].int, let epoch = fields[1].string, let seq = fields[2].int else {
+            throw RedisError("the publish script returned \(reply), not {published, epoch, seq}")
+        }
+        let position = MessagePosition(epoch: RoomEpoch(rawValue: epoch), seq: seq)
+        return PublishReceipt(message: draft.published(at: position), isRepeat: published == 0)
     }
 
     public func subscribe(
@@ -68,16 +83,12 @@ public final class RedisMessageBroker: MessageBroker {
         let logger = self.logger
         let undecodable = self.undecodable
         let commands = self.commands
-        let highestSeen = self.highestSeen
         let delivery = RedisRoomDelivery(
             historyLimit: recentCapacity,
             missed: missed,
             logger: logger,
             history: { limit in try await Self.recentHistory(of: room, limit: limit, on: commands) },
-            deliver: { message in
-                highestSeen.saw(message.seq, in: room)
-                deliver(message)
-            }
+            deliver: deliver
         )
         let id = try await subscriber.subscribe(to: channel) { payload in
             do {
@@ -91,9 +102,11 @@ public final class RedisMessageBroker: MessageBroker {
     }
 
     public func recentHistory(of room: RoomID, limit: Int) async throws -> [ChatMessage] {
-        let messages = try await Self.recentHistory(of: room, limit: limit, on: commands)
-        if let last = messages.last { highestSeen.saw(last.seq, in: room) }
-        return messages
+        try await Self.recentHistory(of: room, limit: limit, on: commands)
+    }
+
+    public func messages(of room: RoomID, after position: MessagePosition, limit: Int) async throws -> MessageRange {
+        MessageRange.after(position, in: try await Self.recentHistory(of: room, limit: recentCapacity, on: commands), limit: limit)
     }
 
     private static func recentHistory(of room: RoomID, limit: Int, on commands: RedisClient) async throws -> [ChatMessage] {
@@ -130,19 +143,6 @@ public final class RedisMessageBroker: MessageBroker {
         func cancel() async {
             delivery.cancel()
             subscriber.unsubscribe(from: channel, id: id)
-        }
-    }
-}
-
-/// The highest sequence number seen per room, shared by publishers and subscriptions.
-private final class HighestSeen: Sendable {
-    private let seqs = Mutex<[RoomID: Int64]>([:])
-
-    func seq(of room: RoomID) -> Int64? { seqs.withLock { $0[room] } }
-
-    func saw(_ seq: Int64, in room: RoomID) {
-        seqs.withLock { seqs in
-            if seq > seqs[room] ?? 0 { seqs[room] = seq }
         }
     }
 }

@@ -1,5 +1,6 @@
 import ChatCore
 import Logging
+import NIOCore
 import Synchronization
 
 /// Presence across servers: per-room hashes from connection to user, and a lease per server.
@@ -14,7 +15,10 @@ public final class RedisPresenceStore: PresenceStore {
     private let client: RedisClient
     private let logger: Logger
     private let enterScript = RedisScript(RedisPresenceScripts.enter)
+    private let leaveScript = RedisScript(RedisPresenceScripts.leave)
     private let reapScript = RedisScript(RedisPresenceScripts.reap)
+    /// Presence events arrive over Pub/Sub: a connection of their own, made at the first watch.
+    private let events: RedisSubscriber
     private let maintenance = Mutex<Task<Void, Never>?>(nil)
     private let failures = RedisCounter()
     /// This server's own connections, so that they can be announced again if survivors reaped
@@ -29,6 +33,7 @@ public final class RedisPresenceStore: PresenceStore {
         self.server = server
         self.settings = settings
         self.logger = logger
+        self.events = RedisSubscriber(configuration: client.configuration, logger: logger)
     }
 
     public func enter(_ user: UserName, room: RoomID, connection: ConnectionID) async throws {
@@ -42,7 +47,10 @@ public final class RedisPresenceStore: PresenceStore {
         _ = try await enterScript.run(
             on: client,
             keys: [RedisKeys.presence(room), RedisKeys.serverRooms(connection.server), RedisKeys.presenceServers],
-            arguments: [RedisKeys.presenceField(connection), user.rawValue, String(room.rawValue), connection.server.rawValue]
+            arguments: [
+                RedisKeys.presenceField(connection), user.rawValue, String(room.rawValue), connection.server.rawValue,
+                RedisKeys.presenceChannel(room),
+            ]
         )
     }
 
@@ -52,7 +60,36 @@ public final class RedisPresenceStore: PresenceStore {
         }
         // The server's room set keeps the room: reaping an empty room costs nothing, and
         // removing it here would race with another connection of this server entering.
-        try await client.command(["HDEL", RedisKeys.presence(room), RedisKeys.presenceField(connection)])
+        _ = try await leaveScript.run(
+            on: client,
+            keys: [RedisKeys.presence(room)],
+            arguments: [RedisKeys.presenceField(connection), user.rawValue, RedisKeys.presenceChannel(room)]
+        )
+    }
+
+    public func watch(_ room: RoomID, deliver: @escaping @Sendable (PresenceEvent) -> Void) async throws -> any BrokerSubscription {
+        let channel = RedisKeys.presenceChannel(room)
+        let logger = logger
+        let id = try await events.subscribe(to: channel) { payload in
+            let text = String(buffer: payload)
+            let parts = text.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2, let kind = PresenceEvent.Kind(rawValue: String(parts[0])) else {
+                logger.warning("dropping a payload that is not a presence event", metadata: ["channel": "\(channel)"])
+                return
+            }
+            deliver(PresenceEvent(room: room, user: UserName(trusted: String(parts[1])), kind: kind))
+        }
+        return Watch(subscriber: events, channel: channel, id: id)
+    }
+
+    private struct Watch: BrokerSubscription {
+        let subscriber: RedisSubscriber
+        let channel: String
+        let id: UInt64
+
+        func cancel() async {
+            subscriber.unsubscribe(from: channel, id: id)
+        }
     }
 
     public func users(in room: RoomID) async throws -> [UserName] {
@@ -93,6 +130,7 @@ public final class RedisPresenceStore: PresenceStore {
         } catch {
             logger.warning("could not remove this server's presence; survivors reap it when the lease expires", metadata: ["error": "\(error)"])
         }
+        await events.shutdown()
     }
 
     /// Reaps every listed server whose lease has expired. Returns the servers reaped.
@@ -128,7 +166,7 @@ public final class RedisPresenceStore: PresenceStore {
         let reply = try await reapScript.run(
             on: client,
             keys: [RedisKeys.serverRooms(server), RedisKeys.presenceServers, RedisKeys.lease(server)],
-            arguments: [server.rawValue, onlyIfLeaseExpired ? "1" : "0", RedisKeys.presenceRoomPrefix]
+            arguments: [server.rawValue, onlyIfLeaseExpired ? "1" : "0", RedisKeys.presenceRoomPrefix, RedisKeys.presenceChannelPrefix]
         )
         guard let removed = reply.int else { throw RedisError("the reap script returned \(reply)") }
         return removed

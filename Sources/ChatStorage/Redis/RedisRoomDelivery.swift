@@ -9,16 +9,22 @@ import Synchronization
 /// the next message arrives with a higher `seq` than expected. Messages are then held while the
 /// missing ones are read from the history stream, and all are delivered in order. What history
 /// no longer has (trimmed, or Redis unreachable) is skipped, logged and counted.
+///
+/// A message of another epoch than the last delivered one is a reset of the room's numbering
+/// (the publish script started a new epoch): it is delivered and counting continues from it.
+/// Epochs left behind are remembered, so a late message of one is dropped as old.
 final class RedisRoomDelivery: Sendable {
     typealias History = @Sendable (_ limit: Int) async throws -> [ChatMessage]
 
+    /// Messages missing between two positions; across a reset the two epochs differ.
     private struct Gap {
-        var after: Int64
-        var before: Int64
+        var after: MessagePosition
+        var before: MessagePosition
     }
 
     private struct State {
-        var last: Int64?
+        var last: MessagePosition?
+        var retired: Set<RoomEpoch> = []
         var filling = false
         var held: [ChatMessage] = []
         var cancelled = false
@@ -69,23 +75,35 @@ final class RedisRoomDelivery: Sendable {
     /// Delivers `message` if it is the next one; returns the gap before it otherwise (the
     /// message is then held). Runs under the lock, so deliveries never overlap.
     private func accept(_ message: ChatMessage, _ state: inout State) -> Gap? {
-        guard let last = state.last, message.seq != last + 1 else {
-            state.last = message.seq
+        guard let last = state.last else {
+            state.last = message.position
             deliver(message)
             return nil
         }
-        if message.seq <= last {
-            // Seen already, unless the count began again at 1: Redis lost the room's counter
-            // (a restart without persistence), and the new count is the room's order now.
-            if message.seq == 1 {
-                state.last = 1
-                deliver(message)
+        if message.epoch != last.epoch {
+            guard !state.retired.contains(message.epoch) else { return nil }  // from before a reset
+            if message.seq > 1 {
+                // Messages of either epoch may have passed while this subscriber was away (the
+                // new epoch continues above the stream's highest seq, or starts at 1 when the
+                // stream was lost too): read the stream before going on.
+                state.filling = true
+                state.held.append(message)
+                return Gap(after: last, before: message.position)
             }
+            state.retired.insert(last.epoch)
+            state.last = message.position
+            deliver(message)
+            return nil
+        }
+        if message.seq <= last.seq { return nil }  // seen already
+        if message.seq == last.seq + 1 {
+            state.last = message.position
+            deliver(message)
             return nil
         }
         state.filling = true
         state.held.append(message)
-        return Gap(after: last, before: message.seq)
+        return Gap(after: last, before: message.position)
     }
 
     /// Reads of history to fill one gap before its messages count as missed (0.1 s apart,
@@ -97,7 +115,7 @@ final class RedisRoomDelivery: Sendable {
     }
 
     private func fill(_ gap: Gap) async {
-        let wanted = Int(min(gap.before - gap.after - 1, Int64(historyLimit)))
+        let wanted = Int(min(max(0, gap.before.seq - gap.after.seq - 1), Int64(historyLimit)))
         var found: [ChatMessage] = []
         // A gap comes with a reconnect, when Redis may still be hard to reach: retry before
         // counting the messages as missed, since history most likely still holds them.
@@ -116,18 +134,44 @@ final class RedisRoomDelivery: Sendable {
         }
         let next: Gap? = state.withLock { state in
             guard !state.cancelled else { return nil }
+            // The stream's order is the room's order, across a reset too: deliver what lies
+            // between the two positions there.
+            var between: ArraySlice<ChatMessage> = []
+            if let start = found.firstIndex(where: { $0.position == gap.after }) {
+                let rest = found[(start + 1)...]
+                between = rest.prefix { $0.position != gap.before }
+            } else {
+                // The last delivered message was trimmed already: what follows it in its epoch,
+                // then what precedes the held message in its epoch.
+                between = found.filter { message in
+                    if message.epoch == gap.before.epoch {
+                        message.seq < gap.before.seq && (message.epoch != gap.after.epoch || message.seq > gap.after.seq)
+                    } else {
+                        message.epoch == gap.after.epoch && message.seq > gap.after.seq
+                    }
+                }[...]
+            }
             var skipped: Int64 = 0
-            for message in found where message.seq > (state.last ?? gap.after) && message.seq < gap.before {
-                skipped += message.seq - (state.last ?? gap.after) - 1
-                state.last = message.seq
+            var last = gap.after
+            for message in between {
+                if message.epoch == last.epoch {
+                    skipped += max(0, message.seq - last.seq - 1)
+                } else {
+                    state.retired.insert(last.epoch)
+                }
+                last = message.position
                 deliver(message)
             }
-            skipped += gap.before - 1 - (state.last ?? gap.after)
+            if last.epoch == gap.before.epoch {
+                skipped += max(0, gap.before.seq - 1 - last.seq)
+            } else {
+                state.retired.insert(last.epoch)
+            }
             if skipped > 0 {
                 missed.increment(by: Int(skipped))
                 logger.warning("messages missed by a subscriber and no longer in history", metadata: ["count": "\(skipped)"])
             }
-            state.last = max(state.last ?? gap.after, gap.before - 1)
+            state.last = MessagePosition(epoch: gap.before.epoch, seq: gap.before.seq - 1)
             state.filling = false
             var held = state.held
             state.held = []

@@ -94,15 +94,17 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
             let upgrader = JoinUpgrader(
                 service: service,
                 access: access,
-                maximumFrameBytes: configuration.maximumMessageBytes,
+                maximumFrameBytes: configuration.maximumEnvelopeBytes,
                 deflate: compressors?.settings,
                 origins: configuration.originPolicy,
                 trustedProxies: configuration.abuseLimits.trustedProxies,
                 counters: counters,
                 admission: admission
-            ) { channel, room, user, identity, deflate in
+            ) { channel, room, user, identity, deflate, options in
                 loopDeadline.value.disarm()  // the 101 is on its way
-                try self.installWebSocket(on: channel, room: room, user: user, expiresAt: identity?.expiresAt, deflate: deflate, logger: logger)
+                try self.installWebSocket(
+                    on: channel, room: room, user: user, expiresAt: identity?.expiresAt, deflate: deflate, options: options, logger: logger
+                )
                 return .webSocket
             }
             let upgrade = NIOTypedHTTPServerUpgradeConfiguration(
@@ -178,7 +180,8 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
 
     /// Builds the WebSocket pipeline behind an accepted upgrade and starts the join. Runs on the channel's loop.
     private func installWebSocket(
-        on channel: any Channel, room: RoomID, user: UserName, expiresAt: Int64?, deflate: NegotiatedDeflate?, logger: Logger
+        on channel: any Channel, room: RoomID, user: UserName, expiresAt: Int64?, deflate: NegotiatedDeflate?, options: JoinOptions,
+        logger: Logger
     ) throws {
         let connection = service.makeConnectionID()
         var logger = logger
@@ -189,11 +192,14 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
             room: room,
             user: user,
             holdLimit: configuration.maximumHeldMessagesPerJoin,
-            outboundWindowBits: deflate?.serverMaxWindowBits
+            outboundWindowBits: deflate?.serverMaxWindowBits,
+            speaksV2: options.speaksV2
         )
-        let session = ChatSession(service: service, hub: hub, member: member, eventLoop: channel.eventLoop, logger: logger)
+        let session = ChatSession(service: service, hub: hub, member: member, options: options, eventLoop: channel.eventLoop, logger: logger)
+        var limits = configuration.webSocketLimits
+        if options.speaksV2 { limits.maximumMessageBytes = configuration.maximumEnvelopeBytes }
         let socket = WebSocketProtocolHandler(
-            limits: configuration.webSocketLimits,
+            limits: limits,
             deflate: deflate,
             compressors: compressors,
             counters: counters,
@@ -207,6 +213,7 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
             onClosed: { session.channelClosed() }
         )
         session.socket = socket
+        if options.speaksV2 { socket.onRateLimited = { message in session.receivedOverRate(message) } }
         member.onClose = { [weak socket] code, reason in socket?.close(code, reason: reason) }
         // Strong: a weak reference would give every member a side table, and the fan-out
         // retains and releases members on its hottest loop (perf: 3% of chatd's CPU in the

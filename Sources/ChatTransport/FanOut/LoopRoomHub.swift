@@ -16,6 +16,8 @@ final class LoopRoomHub {
     /// How long a written member waits for its flush; zero: until the end of the loop tick.
     private let flushWindow: TimeAmount
     private var rooms: [RoomID: [RoomMember]] = [:]
+    /// chat.v2 members per room: a presence event for a room without any costs no member walk.
+    private var envelopeMembers: [RoomID: Int] = [:]
     private var dirty: [RoomMember] = []
     private var flushScheduled = false
 
@@ -35,6 +37,7 @@ final class LoopRoomHub {
         precondition(member.slot == -1, "member added twice")
         member.slot = rooms[member.room]?.count ?? 0
         rooms[member.room, default: []].append(member)
+        if member.variant.envelopes { envelopeMembers[member.room, default: 0] += 1 }
     }
 
     func remove(_ member: RoomMember) {
@@ -52,6 +55,10 @@ final class LoopRoomHub {
             budget?.add(-member.budgetedBytes)
             member.budgetedBytes = 0
         }
+        if member.variant.envelopes {
+            let remaining = envelopeMembers[member.room, default: 1] - 1
+            envelopeMembers[member.room] = remaining > 0 ? remaining : nil
+        }
     }
 
     func memberCount(in room: RoomID) -> Int { rooms[room]?.count ?? 0 }
@@ -61,12 +68,12 @@ final class LoopRoomHub {
         guard let members = rooms[room] else { return }
         // Members mostly share one variant: keep the last one at hand instead of asking the
         // message (and its lock) per recipient.
-        var lastVariant: (windowBits: UInt8?, frame: ByteBuffer) = (nil, message.plain)
+        var lastVariant: (variant: FrameVariant, frame: ByteBuffer) = (.seedPlain, message.plain)
         for member in members {
-            switch member.sequencer.receive(seq: message.seq, payload: message) {
+            switch member.sequencer.receive(message.position, payload: message) {
             case .deliver:
-                if member.outboundWindowBits != lastVariant.windowBits {
-                    lastVariant = (member.outboundWindowBits, message.frame(forWindowBits: member.outboundWindowBits))
+                if member.variant != lastVariant.variant {
+                    lastVariant = (member.variant, message.frame(for: member.variant))
                 }
                 member.writeFrame(lastVariant.frame)
                 markDirty(member)
@@ -78,16 +85,36 @@ final class LoopRoomHub {
         }
     }
 
-    /// Plays `history` to a joining member, then what was held for it, and makes it live.
-    func completeJoin(of member: RoomMember, history: [ChatMessage], allocator: ByteBufferAllocator) {
+    /// Writes a presence event's frame to every live `chat.v2` member of `room` on this loop
+    /// (seed members never see one; joining members learn who is there from the users list).
+    func deliverPresence(_ frame: ByteBuffer, room: RoomID) {
+        guard envelopeMembers[room] != nil, let members = rooms[room] else { return }
+        for member in members where member.variant.envelopes && member.sequencer.isLive {
+            member.writeFrame(frame)
+            markDirty(member)
+        }
+    }
+
+    /// Plays `history` to a joining member, then `notice` (a `chat.v2` frame such as
+    /// `resumed`), then what was held for it, and makes it live. `through` is the last position the
+    /// member holds when history does not say (a resume that found nothing missed).
+    func completeJoin(
+        of member: RoomMember, history: [ChatMessage], through: MessagePosition? = nil, notice: ByteBuffer? = nil, allocator: ByteBufferAllocator
+    ) {
         guard member.slot >= 0 else { return }
         // History goes out uncompressed (RFC 7692 lets any message be): compressing it per
         // joining member would make a join storm cost a compression per message per member.
         for message in history {
-            member.writeFrame(ChatFrameEncoder.textFrame(for: message, allocator: allocator))
+            let seedFrame = ChatFrameEncoder.textFrame(for: message, allocator: allocator)
+            member.writeFrame(
+                member.variant.envelopes
+                    ? ServerEnvelope.messageFrame(fromSeedFrame: seedFrame, epoch: ServerEnvelope.epoch(of: message), allocator: allocator)
+                    : seedFrame
+            )
         }
-        for message in member.sequencer.historyPlayed(through: history.last?.seq) {
-            member.writeFrame(message.frame(forWindowBits: member.outboundWindowBits))
+        if let notice { member.writeFrame(notice) }
+        for message in member.sequencer.historyPlayed(through: history.last?.position ?? through) {
+            member.writeFrame(message.frame(for: member.variant))
         }
         markDirty(member)
     }

@@ -2,37 +2,72 @@ import ChatCore
 import NIOCore
 import Synchronization
 
-/// One chat message, framed once for every recipient on every event loop: the plain frame,
-/// and a compressed frame per window size, made by the first recipient that needs it.
+/// How one recipient takes a room's messages: the seed's bare JSON or `chat.v2` envelopes,
+/// plain or compressed with a window size.
+struct FrameVariant: Hashable, Sendable {
+    var envelopes: Bool
+    var windowBits: UInt8?
+
+    static let seedPlain = FrameVariant(envelopes: false, windowBits: nil)
+}
+
+/// One chat message, framed once for every recipient on every event loop: the plain seed
+/// frame, and each other variant (the `chat.v2` envelope, compressed frames per window
+/// size) made by the first recipient that needs it.
 ///
-/// Recipients on different loops share it; the compressed variants are built under a lock so
-/// that each is compressed exactly once.
+/// Recipients on different loops share it; the other variants are built under a lock so
+/// that each is made exactly once.
 final class OutboundChatFrame: Sendable {
-    let seq: Int64
-    /// FIN + text frame with the JSON payload, for clients without permessage-deflate.
+    let position: MessagePosition
+    /// FIN + text frame with the JSON payload, for seed clients without permessage-deflate.
     let plain: ByteBuffer
+    private let epoch: String
     private let compressors: FrameCompressors?
-    private let compressed = Mutex<[UInt8: ByteBuffer]>([:])
+    private let variants = Mutex<[FrameVariant: ByteBuffer]>([:])
 
     init(_ message: ChatMessage, compressors: FrameCompressors?, allocator: ByteBufferAllocator) {
-        self.seq = message.seq
+        self.position = message.position
         self.plain = ChatFrameEncoder.textFrame(for: message, allocator: allocator)
+        self.epoch = ServerEnvelope.epoch(of: message)
         self.compressors = compressors
     }
 
-    /// The frame for a recipient that negotiated `windowBits` (nil: no compression).
+    /// The frame for a seed recipient that negotiated `windowBits` (nil: no compression).
     func frame(forWindowBits windowBits: UInt8?) -> ByteBuffer {
-        guard let windowBits, let compressors else { return plain }
-        return compressed.withLock { variants in
-            if let frame = variants[windowBits] { return frame }
-            let frame = compressors.compressedFrame(
-                payload: ChatFrameEncoder.payload(ofFrame: plain),
-                opcode: 0x1,
-                windowBits: windowBits,
-                allocator: ByteBufferAllocator()
-            ) ?? plain
-            variants[windowBits] = frame
-            return frame
+        frame(for: FrameVariant(envelopes: false, windowBits: windowBits))
+    }
+
+    /// The frame for a recipient taking `variant`.
+    func frame(for variant: FrameVariant) -> ByteBuffer {
+        if variant == .seedPlain || (!variant.envelopes && compressors == nil) { return plain }
+        return variants.withLock { variants in
+            Self.frame(for: variant, in: &variants, plain: plain, epoch: epoch, compressors: compressors)
         }
+    }
+
+    private static func frame(
+        for variant: FrameVariant, in variants: inout [FrameVariant: ByteBuffer], plain: ByteBuffer, epoch: String, compressors: FrameCompressors?
+    ) -> ByteBuffer {
+        if variant == .seedPlain { return plain }
+        if let frame = variants[variant] { return frame }
+        let frame: ByteBuffer
+        if let windowBits = variant.windowBits, let compressors {
+            let uncompressed = Self.frame(
+                for: FrameVariant(envelopes: variant.envelopes, windowBits: nil), in: &variants, plain: plain, epoch: epoch, compressors: compressors
+            )
+            frame =
+                compressors.compressedFrame(
+                    payload: ChatFrameEncoder.payload(ofFrame: uncompressed),
+                    opcode: 0x1,
+                    windowBits: windowBits,
+                    allocator: ByteBufferAllocator()
+                ) ?? uncompressed
+        } else if variant.envelopes {
+            frame = ServerEnvelope.messageFrame(fromSeedFrame: plain, epoch: epoch, allocator: ByteBufferAllocator())
+        } else {
+            frame = plain
+        }
+        variants[variant] = frame
+        return frame
     }
 }

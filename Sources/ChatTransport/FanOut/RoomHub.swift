@@ -22,6 +22,8 @@ final class RoomHub: Sendable {
         let generation: UInt64
         var targets: [LoopTarget]
         let subscription: Task<any BrokerSubscription, any Error>
+        /// The room's presence events, for chat.v2 members; nil when they could not be watched.
+        let presence: Task<(any BrokerSubscription)?, Never>
     }
 
     private struct State {
@@ -79,7 +81,18 @@ final class RoomHub: Sendable {
                         self.fanOut(message, generation: generation)
                     }
                 }
-                state.rooms[room] = RoomEntry(generation: generation, targets: [], subscription: subscription)
+                let presence = Task { () -> (any BrokerSubscription)? in
+                    do {
+                        return try await self.service.watchPresence(in: room) { event in
+                            self.fanOutPresence(event, generation: generation)
+                        }
+                    } catch {
+                        // Presence events are a courtesy to chat.v2 clients: the room works without them.
+                        self.logger.warning("cannot watch the room's presence events", metadata: ["room": "\(room)", "error": "\(error)"])
+                        return nil
+                    }
+                }
+                state.rooms[room] = RoomEntry(generation: generation, targets: [], subscription: subscription, presence: presence)
             }
             let loopID = ObjectIdentifier(loop)
             if let index = state.rooms[room]!.targets.firstIndex(where: { ObjectIdentifier($0.loop) == loopID }) {
@@ -100,10 +113,13 @@ final class RoomHub: Sendable {
     }
 
     /// Step 4 of the join.
-    func completeJoin(of member: NIOLoopBound<RoomMember>, ticket: Ticket, history: [ChatMessage]) async throws {
+    func completeJoin(
+        of member: NIOLoopBound<RoomMember>, ticket: Ticket, history: [ChatMessage], through: MessagePosition? = nil, notice: String? = nil
+    ) async throws {
         let allocator = allocator
         try await member.eventLoop.submit {
-            ticket.hub.value.completeJoin(of: member.value, history: history, allocator: allocator)
+            let notice = notice.map { ServerEnvelope.textFrame($0, allocator: allocator) }
+            ticket.hub.value.completeJoin(of: member.value, history: history, through: through, notice: notice, allocator: allocator)
         }.get()
     }
 
@@ -111,7 +127,7 @@ final class RoomHub: Sendable {
     func leave(_ member: NIOLoopBound<RoomMember>, ticket: Ticket) async {
         try? await member.eventLoop.submit { ticket.hub.value.remove(member.value) }.get()
         let loopID = ObjectIdentifier(member.eventLoop)
-        let ended: Task<any BrokerSubscription, any Error>? = state.withLock { state in
+        let ended: RoomEntry? = state.withLock { state in
             guard var entry = state.rooms[ticket.room], entry.generation == ticket.generation,
                 let index = entry.targets.firstIndex(where: { ObjectIdentifier($0.loop) == loopID })
             else { return nil }
@@ -119,15 +135,17 @@ final class RoomHub: Sendable {
             if entry.targets[index].members == 0 { entry.targets.remove(at: index) }
             if entry.targets.isEmpty {
                 state.rooms[ticket.room] = nil
-                return entry.subscription
+                return entry
             }
             state.rooms[ticket.room] = entry
             return nil
         }
-        if let ended, let subscription = try? await ended.value {
+        guard let ended else { return }
+        if let subscription = try? await ended.subscription.value {
             logger.debug("no members left; unsubscribing from room", metadata: ["room": "\(ticket.room)"])
             await subscription.cancel()
         }
+        await ended.presence.value?.cancel()
     }
 
     /// Called by the broker for every message of a subscribed room, in sequence order.
@@ -142,6 +160,22 @@ final class RoomHub: Sendable {
         for target in targets {
             let hub = target.hub
             target.loop.execute { hub.value.deliver(frame, room: room) }
+        }
+    }
+
+    /// Called by the presence store for every presence event of a subscribed room: framed
+    /// once, then one hop to each loop with members there.
+    private func fanOutPresence(_ event: PresenceEvent, generation: UInt64) {
+        let targets = state.withLock { state -> [LoopTarget]? in
+            guard let entry = state.rooms[event.room], entry.generation == generation else { return nil }
+            return entry.targets
+        }
+        guard let targets, !targets.isEmpty else { return }
+        let frame = ServerEnvelope.presenceFrame(event, allocator: allocator)
+        let room = event.room
+        for target in targets {
+            let hub = target.hub
+            target.loop.execute { hub.value.deliverPresence(frame, room: room) }
         }
     }
 

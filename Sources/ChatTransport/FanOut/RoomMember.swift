@@ -18,6 +18,8 @@ final class RoomMember: ChannelOutboundHandler, RemovableChannelHandler {
     var sequencer: JoinSequencer<OutboundChatFrame>
     /// The permessage-deflate window this client takes compressed messages with; nil: plain.
     let outboundWindowBits: UInt8?
+    /// Which of a message's frames this member is written: seed or `chat.v2`, plain or compressed.
+    let variant: FrameVariant
     /// Since when its outbound queue has been over the limit (``SlowConsumerPolicy``).
     var overLimitSince: NIODeadline?
     /// Its queued bytes as last reported to the ``OutboundBudget``.
@@ -34,8 +36,9 @@ final class RoomMember: ChannelOutboundHandler, RemovableChannelHandler {
 
     private var context: ChannelHandlerContext?
 
-    init(connection: ConnectionID, room: RoomID, user: UserName, holdLimit: Int, outboundWindowBits: UInt8? = nil) {
+    init(connection: ConnectionID, room: RoomID, user: UserName, holdLimit: Int, outboundWindowBits: UInt8? = nil, speaksV2: Bool = false) {
         self.outboundWindowBits = outboundWindowBits
+        self.variant = FrameVariant(envelopes: speaksV2, windowBits: outboundWindowBits)
         self.connection = connection
         self.room = room
         self.user = user

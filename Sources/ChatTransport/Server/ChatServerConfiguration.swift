@@ -100,6 +100,11 @@ public struct ChatServerConfiguration: Sendable {
         )
     }
 
+    /// Largest frame and message of a `chat.v2` client: a post envelope around a text of
+    /// `maximumMessageBytes`, escaped (quotes, backslashes and line breaks double), with its id.
+    /// A longer text in a smaller envelope gets an error envelope, not a close.
+    var maximumEnvelopeBytes: Int { 2 * maximumMessageBytes + 1_024 }
+
     var slowConsumerPolicy: SlowConsumerPolicy {
         SlowConsumerPolicy(maximumQueuedBytes: maximumQueuedBytesPerConnection, grace: slowConsumerGrace)
     }

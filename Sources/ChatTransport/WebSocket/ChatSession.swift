@@ -7,6 +7,10 @@ import NIOWebSocket
 /// fan-out gap-free, publish what the client sends (in order, one at a time), and leave once the
 /// socket has closed and everything it sent is published.
 ///
+/// A `chat.v2` client's frames are post envelopes: each is answered with an ack or an error
+/// envelope, and a post that fails alone (too long, rate-limited, the backend down) leaves the
+/// socket open. A seed client's frames are bare texts and get no answer.
+///
 /// Nothing waits while a connection is idle: there are short tasks for the join, for each
 /// publish and for the leave, and none in between. A task parked per connection (with its async
 /// frames) measured about 10 KB of a 15 KB idle connection.
@@ -16,6 +20,22 @@ final class ChatSession {
         case live
         case failed
         case left
+    }
+
+    /// A post waiting to be published: the client's id (chat.v2) and text.
+    private struct Post: Sendable {
+        let id: PostID?
+        let text: String
+    }
+
+    /// What publishing one post came to.
+    private enum PublishOutcome: Sendable {
+        /// Published, or a repeat of a post id already published (then the first post's receipt).
+        case posted(PublishReceipt)
+        /// Refused as a message (the reason is the client's to read).
+        case refused(String)
+        /// The backend failed or did not answer: it may or may not have been published.
+        case unavailable
     }
 
     /// What the asynchronous part of a join achieved, so a failure undoes exactly that.
@@ -28,6 +48,7 @@ final class ChatSession {
     private let service: ChatService
     private let hub: RoomHub
     private let member: RoomMember
+    private let options: JoinOptions
     private let logger: Logger
     weak var socket: WebSocketProtocolHandler?
 
@@ -35,14 +56,15 @@ final class ChatSession {
     private var entered = false
     private var ticket: RoomHub.Ticket?
     /// Messages the client sent that are not published yet; bounded by the socket's read pausing.
-    private var outbox = CircularBuffer<String>()
+    private var outbox = CircularBuffer<Post>()
     private var publishing = false
     private var socketClosed = false
 
-    init(service: ChatService, hub: RoomHub, member: RoomMember, eventLoop: any EventLoop, logger: Logger) {
+    init(service: ChatService, hub: RoomHub, member: RoomMember, options: JoinOptions = .seed, eventLoop: any EventLoop, logger: Logger) {
         self.service = service
         self.hub = hub
         self.member = member
+        self.options = options
         self.eventLoop = eventLoop
         self.logger = logger
     }
@@ -56,29 +78,65 @@ final class ChatSession {
         let user = self.member.user
         let room = self.member.room
         let connection = self.member.connection
+        let options = options
         Task {
-            let outcome = await ChatSession.join(member, user: user, room: room, connection: connection, service: service, hub: hub)
+            let outcome = await ChatSession.join(
+                member, user: user, room: room, connection: connection, options: options, service: service, hub: hub
+            )
             session.eventLoop.execute { session.value.joinFinished(outcome) }
         }
     }
 
     /// A text message from the client.
     func received(_ text: String) {
+        let post: Post
+        if options.speaksV2 {
+            switch PostEnvelope.parse(text, maximumTextBytes: service.configuration.maximumMessageBytes) {
+            case .success(let envelope):
+                post = Post(id: envelope.id, text: envelope.text)
+            case .failure(let refusal):
+                refuse(refusal)
+                socket?.messageHandled()
+                return
+            }
+        } else {
+            post = Post(id: nil, text: text)
+        }
         switch phase {
         case .joining:
-            outbox.append(text)
+            outbox.append(post)
         case .live:
-            outbox.append(text)
+            outbox.append(post)
             pump()
         case .failed, .left:
             socket?.messageHandled()  // the socket is closing: nothing more is posted
         }
     }
 
-    /// A binary message: the seed's chat speaks text only.
+    /// A binary message: the chat speaks text only.
     func receivedBinary() {
         socket?.messageHandled()
-        socket?.close(.unacceptableData, reason: "this chat accepts text messages only")
+        if options.speaksV2 {
+            refuse(PostRefusal(id: nil, code: .badEnvelope, message: "posts are text frames"))
+        } else {
+            socket?.close(.unacceptableData, reason: "this chat accepts text messages only")
+        }
+    }
+
+    /// A chat.v2 message over the connection's rate: refused, not posted.
+    func receivedOverRate(_ message: WebSocketProtocolHandler.Message) {
+        var id: String?
+        if case .text(let text) = message {
+            switch PostEnvelope.parse(text, maximumTextBytes: .max) {
+            case .success(let envelope): id = envelope.id.rawValue
+            case .failure(let refusal): id = refusal.id
+            }
+        }
+        refuse(PostRefusal(id: id, code: .rateLimited, message: "more posts per second than allowed; send it again later"))
+    }
+
+    private func refuse(_ refusal: PostRefusal) {
+        socket?.send(.text(ServerEnvelope.error(refusal)))
     }
 
     /// The socket closed; leave once what the client sent is published.
@@ -92,6 +150,7 @@ final class ChatSession {
         user: UserName,
         room: RoomID,
         connection: ConnectionID,
+        options: JoinOptions,
         service: ChatService,
         hub: RoomHub
     ) async -> JoinOutcome {
@@ -107,8 +166,10 @@ final class ChatSession {
             return .failed(entered: true, ticket: nil, error: error)
         }
         do {
-            let history = await service.history(of: room)
-            try await hub.completeJoin(of: member, ticket: ticket, history: history)
+            let playback = await JoinPlayback.make(for: options, room: room, service: service)
+            try await hub.completeJoin(
+                of: member, ticket: ticket, history: playback.messages, through: playback.through, notice: playback.notice
+            )
             return .joined(ticket)
         } catch {
             return .failed(entered: true, ticket: ticket, error: error)
@@ -136,7 +197,7 @@ final class ChatSession {
 
     /// Publishes the next message if none is in flight: one at a time keeps the client's order.
     private func pump() {
-        guard case .live = phase, !publishing, let text = outbox.popFirst() else {
+        guard case .live = phase, !publishing, let post = outbox.popFirst() else {
             return finishIfDone()
         }
         publishing = true
@@ -146,31 +207,46 @@ final class ChatSession {
         let room = member.room
         let logger = logger
         eventLoop.makeFutureWithTask {
-            await ChatSession.publish(text, by: user, in: room, service: service, logger: logger)
-        }.whenSuccess { delivered in
+            await ChatSession.publish(post, by: user, in: room, service: service, logger: logger)
+        }.whenSuccess { outcome in
             let session = session.value
             session.publishing = false
             session.socket?.messageHandled()
-            if !delivered {
-                session.dropOutbox()
-                session.socket?.close(CloseCode.tryAgainLater, reason: "messages cannot be delivered right now; reconnect later")
-            }
+            session.answer(post, with: outcome)
             session.pump()
         }
     }
 
-    /// Returns whether the service is still able to deliver (a refused empty message counts as able).
-    private static func publish(_ text: String, by user: UserName, in room: RoomID, service: ChatService, logger: Logger) async -> Bool {
+    /// Tells the client how its post went: chat.v2 clients by an ack or an error envelope;
+    /// seed clients, who cannot parse either, only by a 1013 close when nothing can be posted.
+    private func answer(_ post: Post, with outcome: PublishOutcome) {
+        guard let id = post.id else {
+            if case .unavailable = outcome {
+                dropOutbox()
+                socket?.close(CloseCode.tryAgainLater, reason: "messages cannot be delivered right now; reconnect later")
+            }
+            return
+        }
+        switch outcome {
+        case .posted(let receipt):
+            socket?.send(.text(ServerEnvelope.ack(id: id.rawValue, seq: receipt.message.seq, epoch: ServerEnvelope.epoch(of: receipt.message))))
+        case .refused(let reason):
+            refuse(PostRefusal(id: id.rawValue, code: .invalidMessage, message: reason))
+        case .unavailable:
+            refuse(PostRefusal(id: id.rawValue, code: .unavailable, message: "the post could not be confirmed; send it again with the same id"))
+        }
+    }
+
+    private static func publish(_ post: Post, by user: UserName, in room: RoomID, service: ChatService, logger: Logger) async -> PublishOutcome {
         do {
-            _ = try await service.post(text, by: user, in: room)
+            return .posted(try await service.post(post.text, by: user, in: room, postID: post.id))
         } catch .invalidMessage(let reason) {
-            // Seed clients cannot parse an error frame; an empty message is simply not posted.
             logger.debug("message refused", metadata: ["reason": "\(reason)"])
+            return .refused(reason)
         } catch {
             logger.error("publish failed", metadata: ["room": "\(room)", "error": "\(error)"])
-            return false
+            return .unavailable
         }
-        return true
     }
 
     private func dropOutbox() {

@@ -26,6 +26,9 @@ struct ConnectionStateMachine {
         case none
         /// Hand the message on.
         case deliver
+        /// Over the rate, for a client told of its refusals (chat.v2): hand the message back
+        /// to be refused; the connection stays open.
+        case refuse
         /// Answer the ping with a pong carrying its payload.
         case sendPong
         /// Ping a silent peer; the payload counts the silent ticks.
@@ -43,6 +46,8 @@ struct ConnectionStateMachine {
     private let pingInterval: TimeAmount?
     private let idleTimeout: TimeAmount
     private var rateLimiter: MessageRateLimiter?
+    /// Messages over the rate that may still be refused one by one (``refusesOverRate()``).
+    private var refusalLimiter: MessageRateLimiter?
     private var heardSinceLastTick = false
     private var silentTicks = 0
 
@@ -54,6 +59,12 @@ struct ConnectionStateMachine {
 
     var isOpen: Bool { state == .open }
 
+    /// For a client told of each refused message (chat.v2): over the rate, up to as many
+    /// messages again per second are refused (``Action/refuse``) before the connection closes.
+    mutating func refusesOverRate() {
+        refusalLimiter = rateLimiter.map { MessageRateLimiter(messagesPerSecond: $0.messagesPerSecond) }
+    }
+
     /// Any frame arrived: the peer is alive.
     mutating func frameArrived() {
         heardSinceLastTick = true
@@ -63,6 +74,7 @@ struct ConnectionStateMachine {
     mutating func messageArrived(now: NIODeadline) -> Action {
         guard state == .open else { return .none }
         guard takeFromRate(now: now) else {
+            if refusalLimiter != nil, refusalLimiter!.admit(now: now) { return .refuse }
             return startClose(.policyViolation, reason: "more than \(rateLimiter!.messagesPerSecond) messages per second", cause: .messageRate)
         }
         return .deliver

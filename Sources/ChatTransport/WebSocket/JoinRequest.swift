@@ -13,6 +13,11 @@ struct JoinRequest: Equatable {
     let user: String?
     /// The token of a browser, which cannot set headers on a WebSocket.
     let accessToken: String?
+    /// `protocol=2`: the opt-in protocol for clients that cannot set `Sec-WebSocket-Protocol`.
+    let protocolVersion: String?
+    /// `since=SEQ&epoch=E`: resume after that message (``JoinOptions``).
+    let since: String?
+    let epoch: String?
 
     /// `nil` when `uri` is not the join path at all.
     init?(uri: String) {
@@ -23,6 +28,9 @@ struct JoinRequest: Equatable {
         roomSegment = segments[3]
         var user: String?
         var accessToken: String?
+        var protocolVersion: String?
+        var since: String?
+        var epoch: String?
         if parts.count == 2 {
             for pair in parts[1].split(separator: "&") {
                 let keyValue = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
@@ -30,12 +38,18 @@ struct JoinRequest: Equatable {
                 switch keyValue[0] {
                 case "user" where user == nil: user = value
                 case "access_token" where accessToken == nil: accessToken = value
+                case "protocol" where protocolVersion == nil: protocolVersion = value
+                case "since" where since == nil: since = value
+                case "epoch" where epoch == nil: epoch = value
                 default: continue
                 }
             }
         }
         self.user = user
         self.accessToken = accessToken
+        self.protocolVersion = protocolVersion
+        self.since = since
+        self.epoch = epoch
     }
 
     func room() throws(ChatError) -> RoomID {

@@ -7,7 +7,7 @@ import NIOWebSocket
 enum JoinAdmission {
     case notAttempted
     /// The identity is nil in `--auth none`; its expiry closes the socket (4001).
-    case admitted(RoomID, UserName, Identity?, NegotiatedDeflate?)
+    case admitted(RoomID, UserName, Identity?, NegotiatedDeflate?, JoinOptions)
     case refused(APIError)
 }
 
@@ -31,7 +31,7 @@ struct JoinUpgrader: NIOTypedHTTPServerProtocolUpgrader {
         trustedProxies: Set<String>,
         counters: TransportCounters,
         admission: NIOLoopBoundBox<JoinAdmission>,
-        install: @escaping @Sendable (any Channel, RoomID, UserName, Identity?, NegotiatedDeflate?) throws -> UpgradeResult
+        install: @escaping @Sendable (any Channel, RoomID, UserName, Identity?, NegotiatedDeflate?, JoinOptions) throws -> UpgradeResult
     ) {
         self.admission = admission
         self.inner = NIOTypedWebSocketServerUpgrader(
@@ -45,18 +45,21 @@ struct JoinUpgrader: NIOTypedHTTPServerProtocolUpgrader {
                 }
                 return promise.futureResult.map { verdict -> HTTPHeaders? in
                     admission.value = verdict
-                    guard case .admitted(_, _, _, let negotiated) = verdict else { return nil }
+                    guard case .admitted(_, _, _, let negotiated, _) = verdict else { return nil }
                     var headers = HTTPHeaders()
                     if let negotiated { headers.add(name: "Sec-WebSocket-Extensions", value: negotiated.responseHeaderValue) }
+                    if let subprotocol = JoinOptions.subprotocolAnswer(offered: Self.subprotocolHeaders(of: head)) {
+                        headers.add(name: "Sec-WebSocket-Protocol", value: subprotocol)
+                    }
                     return headers
                 }
             },
             upgradePipelineHandler: { channel, _ in
                 channel.eventLoop.makeCompletedFuture {
-                    guard case .admitted(let room, let user, let identity, let negotiated) = admission.value else {
+                    guard case .admitted(let room, let user, let identity, let negotiated, let options) = admission.value else {
                         preconditionFailure("upgrade without admission")
                     }
-                    return try install(channel, room, user, identity, negotiated)
+                    return try install(channel, room, user, identity, negotiated, options)
                 }
             }
         )
@@ -95,13 +98,23 @@ struct JoinUpgrader: NIOTypedHTTPServerProtocolUpgrader {
                 settings: settings
             )
         }
+        let options: JoinOptions
+        do {
+            options = try JoinOptions(join, subprotocolHeaders: subprotocolHeaders(of: head))
+        } catch {
+            return .refused(error)
+        }
         do {
             let (user, identity) = try await access.admitJoin(
                 join, authorization: head.headers.first(name: "Authorization"), client: client, service: service
             )
-            return .admitted(try join.room(), user, identity, negotiated)
+            return .admitted(try join.room(), user, identity, negotiated, options)
         } catch {
             return .refused(APIError(error))
         }
+    }
+
+    private static func subprotocolHeaders(of head: HTTPRequestHead) -> [String] {
+        head.headers[canonicalForm: "Sec-WebSocket-Protocol"].map(String.init)
     }
 }

@@ -41,6 +41,11 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
     private var context: ChannelHandlerContext?
     /// Called when our close frame is written: no data frame may follow it.
     var onCloseFrameSent: (() -> Void)?
+    /// Set: a message over the rate limit is handed here (to be refused) instead of closing,
+    /// up to as many again per second. Not counted as pending.
+    var onRateLimited: ((Message) -> Void)? {
+        didSet { if onRateLimited != nil { machine.refusesOverRate() } }
+    }
 
     init(
         limits: WebSocketLimits,
@@ -134,6 +139,7 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
 
     private func deliver(_ message: Message, context: ChannelHandlerContext) {
         let action = machine.messageArrived(now: clock())
+        if action == .refuse, let onRateLimited { return onRateLimited(message) }
         guard action == .deliver else { return perform(action, context: context) }
         pending += 1
         onMessage(message)
@@ -206,7 +212,7 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
     /// Carries out what the state machine decided; `frame` is the control frame it answered.
     private func perform(_ action: ConnectionStateMachine.Action, context: ChannelHandlerContext, frame: WebSocketFrame? = nil) {
         switch action {
-        case .none, .deliver:
+        case .none, .deliver, .refuse:
             break
         case .sendPong:
             let pong = WebSocketFrame(fin: true, opcode: .pong, data: frame?.unmaskedData ?? ByteBuffer())

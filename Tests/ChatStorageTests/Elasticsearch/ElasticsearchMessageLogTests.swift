@@ -30,7 +30,7 @@ import ChatTestServices
             #expect(await log.indexer.backlog == 50)
             fake.with { $0.unavailable = false }
             #expect(await Fixture.eventually { await log.indexer.backlog == 0 })
-            #expect(fake.documentIDs == (1...50).map { "7-\($0)" }.sorted())
+            #expect(fake.documentIDs == (1...50).map { "7-0-\($0)" }.sorted())
             #expect(fake.documents(in: 7).map(\.seq) == Array(1...50))
             #expect(fake.with { $0.counters.created } == 50)
             let counters = await log.indexer.counters
@@ -52,7 +52,7 @@ import ChatTestServices
             fake.with { $0.loseBulkAnswers = 1 }
             try await log.append((1...6).map { Fixture.message(room, seq: $0) })
             #expect(await Fixture.eventually { await log.indexer.backlog == 0 })
-            #expect(fake.documentIDs == (1...6).map { "8-\($0)" }.sorted())
+            #expect(fake.documentIDs == (1...6).map { "8-0-\($0)" }.sorted())
             #expect(fake.with { $0.counters.created } == 6)
             #expect(fake.with { $0.counters.bulkRequests } == 3)
             let counters = await log.indexer.counters
@@ -115,7 +115,7 @@ import ChatTestServices
         try await ElasticsearchIndexTemplate.install(on: log.client)
         try await log.append((1...5).map { Fixture.message(RoomID(11), seq: $0) })
         await log.shutdown(within: .seconds(5))
-        #expect(fake.documentIDs == (1...5).map { "11-\($0)" })
+        #expect(fake.documentIDs == (1...5).map { "11-0-\($0)" })
         await fake.stop()
     }
 

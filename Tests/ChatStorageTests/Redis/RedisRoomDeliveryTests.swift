@@ -10,8 +10,37 @@ import Testing
     @Test func inOrderMessagesPassAndRepeatsAreDropped() async throws {
         let harness = Harness(history: [])
         for seq: Int64 in [1, 2, 2, 3, 1, 2] { harness.delivery.receive(message(seq)) }
-        // The second 1 is not a repeat: a count that starts again at 1 means Redis lost the counter.
-        #expect(harness.seqs == [1, 2, 3, 1, 2])
+        #expect(harness.seqs == [1, 2, 3], "within an epoch a lower seq is a repeat")
+    }
+
+    @Test func aNewEpochIsAResetAndALateMessageOfTheOldOneIsDropped() async throws {
+        let harness = Harness(history: [])
+        for position in [("a", 1), ("a", 2), ("b", 1), ("b", 2), ("a", 3), ("b", 3)] {
+            harness.delivery.receive(message(Int64(position.1), epoch: position.0))
+        }
+        #expect(harness.positions == ["a/1", "a/2", "b/1", "b/2", "b/3"])
+    }
+
+    @Test func aNewEpochFromScratchIsFilledFromItsStart() async throws {
+        // Redis lost everything: the new epoch starts at 1, and this subscriber missed b/1.
+        let harness = Harness(history: [message(1, epoch: "b"), message(2, epoch: "b")])
+        for (epoch, seq) in [("a", 1), ("a", 2), ("b", 2)] { harness.delivery.receive(message(Int64(seq), epoch: epoch)) }
+        #expect(try await eventually(within: .seconds(5)) { harness.positions.count == 4 })
+        #expect(harness.positions == ["a/1", "a/2", "b/1", "b/2"])
+    }
+
+    @Test func messagesMissedAcrossAResetAreFilledInStreamOrder() async throws {
+        // Old epoch up to 5, then the counter was set back: the new epoch continues at 6.
+        let history = (1...5).map { message($0, epoch: "a") } + (6...8).map { message($0, epoch: "b") }
+        let harness = Harness(history: history)
+        for (epoch, seq) in [("a", 1), ("a", 2), ("b", 8)] { harness.delivery.receive(message(Int64(seq), epoch: epoch)) }
+        #expect(try await eventually(within: .seconds(5)) { harness.positions.count == 8 })
+        #expect(harness.positions == ["a/1", "a/2", "a/3", "a/4", "a/5", "b/6", "b/7", "b/8"])
+        #expect(harness.missed.value == 0)
+        harness.delivery.receive(message(3, epoch: "a"))
+        harness.delivery.receive(message(9, epoch: "b"))
+        #expect(try await eventually(within: .seconds(5)) { harness.positions.count == 9 })
+        #expect(harness.positions.last == "b/9", "the old epoch is retired")
     }
 
     @Test func aGapIsFilledFromHistoryBeforeLaterMessages() async throws {
@@ -45,7 +74,8 @@ import Testing
         let missed = RedisCounter()
         private let sink = Sink()
 
-        var seqs: [Int64] { sink.seqs }
+        var seqs: [Int64] { sink.positions.map(\.seq) }
+        var positions: [String] { sink.positions.map(\.description) }
 
         init(history: [ChatMessage], historyDelay: Duration = .zero) {
             let sink = self.sink
@@ -57,22 +87,22 @@ import Testing
                     try await Task.sleep(for: historyDelay)
                     return Array(history.suffix(limit))
                 },
-                deliver: { sink.add($0.seq) }
+                deliver: { sink.add($0.position) }
             )
         }
     }
 
     private final class Sink: Sendable {
-        private let delivered = Mutex<[Int64]>([])
+        private let delivered = Mutex<[MessagePosition]>([])
 
-        var seqs: [Int64] { delivered.withLock { $0 } }
+        var positions: [MessagePosition] { delivered.withLock { $0 } }
 
-        func add(_ seq: Int64) {
-            delivered.withLock { $0.append(seq) }
+        func add(_ position: MessagePosition) {
+            delivered.withLock { $0.append(position) }
         }
     }
 }
 
-private func message(_ seq: Int64) -> ChatMessage {
-    ChatMessage(room: RoomID(1), user: UserName(trusted: "t"), text: "m\(seq)", timestamp: 1, seq: seq)
+private func message(_ seq: Int64, epoch: String = "a") -> ChatMessage {
+    ChatMessage(room: RoomID(1), user: UserName(trusted: "t"), text: "m\(seq)", timestamp: 1, seq: seq, epoch: RoomEpoch(rawValue: epoch))
 }

@@ -29,6 +29,8 @@ final class ChatClient: Sendable {
     private struct State {
         var received: [Received] = []
         var undecodable: [String] = []
+        /// Every text frame, in order (what a chat.v2 client reads).
+        var texts: [String] = []
         var connected = false
         var closeCode: WebSocketErrorCode?
         var ended = false
@@ -45,6 +47,7 @@ final class ChatClient: Sendable {
 
     var received: [Received] { shared.state.withLock { $0.received } }
     var undecodable: [String] { shared.state.withLock { $0.undecodable } }
+    var texts: [String] { shared.state.withLock { $0.texts } }
     /// The close code the server sent, once the connection ended.
     var closeCode: WebSocketErrorCode? { shared.state.withLock { $0.closeCode } }
 
@@ -76,6 +79,7 @@ final class ChatClient: Sendable {
                     }
                     for try await message in inbound.messages(maxSize: 1 << 20) {
                         guard case .text(let text) = message else { continue }
+                        state.state.withLock { $0.texts.append(text) }
                         if let decoded = try? JSONDecoder().decode(Received.self, from: Data(text.utf8)) {
                             state.state.withLock { $0.received.append(decoded) }
                         } else {

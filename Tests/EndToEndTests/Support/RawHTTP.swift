@@ -99,6 +99,17 @@ enum RawHTTP {
             + extraHeaders.map { $0 + "\r\n" }.joined() + "\r\n"
     }
 
+    /// The response head to a WebSocket upgrade of `path` with `headers` added; the connection is then dropped.
+    static func upgradeHead(port: Int, path: String, headers: [String] = []) async throws -> String {
+        var request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        for header in headers { request += header + "\r\n" }
+        let connection = try await connect(port: port, request: request + "\r\n", stopReadingAfterHead: true)
+        defer { connection.channel.close(promise: nil) }
+        let head = try await connection.head.get()
+        return String(head[..<(head.range(of: "\r\n\r\n")?.lowerBound ?? head.endIndex)])
+    }
+
     /// Joins over WebSocket, then never reads again, with a tiny receive buffer: the slowest
     /// possible consumer. Returns the stalled channel.
     static func stalledJoin(port: Int, path: String) async throws -> any Channel {

@@ -75,6 +75,7 @@ struct TestServer {
         auth: AccessSettings.Mode? = nil,
         authenticator: (any Authenticator)? = nil,
         backends: ChatBackends = .inMemory(),
+        service serviceConfiguration: ChatService.Configuration = .init(),
         server serverID: ServerID = .random(),
         _ body: (TestServer) async throws -> T
     ) async throws -> T {
@@ -86,7 +87,7 @@ struct TestServer {
         if let auth { configuration.access.mode = auth }
         if configuration.access.adminToken == nil { configuration.access.adminToken = defaultAdminToken }
         configuration.adaptedToTestClients()
-        let service = ChatService(backends: backends, server: serverID, logger: logger)
+        let service = ChatService(backends: backends, configuration: serviceConfiguration, server: serverID, logger: logger)
         let authenticator = authenticator ?? TokenAuthenticator(credentials: backends.credentials, bcryptCost: 4, logger: logger)
         let server = ChatServer(
             service: service, authenticator: configuration.access.mode == .open ? nil : authenticator,

@@ -1,0 +1,34 @@
+/// The durable chat-log stream on Redis and its consumer-group indexers (see
+/// ``RedisChatLogIndexer`` and docs/reliability.md).
+public struct RedisChatLogSettings: Sendable {
+    /// The hard cap of the stream (`XADD … MAXLEN ~`): only reached when the indexers fall this
+    /// many messages behind (Elasticsearch down for long); then the oldest unindexed entries are
+    /// dropped. Below it, entries go only once every indexer acknowledged them (XTRIM MINID).
+    public var capacity = 1_000_000
+    /// Messages per `_bulk` request.
+    public var batchSize = 500
+    /// Consumers per chatd, each with its own connection and one batch in flight.
+    public var batchesInFlight = 4
+    /// How long an entry stays pending with a consumer before another claims it (XAUTOCLAIM):
+    /// longer than a `_bulk` request can take, shorter than you want a dead server's messages
+    /// to wait.
+    public var claimAfter: Duration = .seconds(30)
+    /// How long a read waits for new entries (XREADGROUP BLOCK).
+    public var readBlock: Duration = .seconds(1)
+    public var initialBackoff: Duration = .milliseconds(100)
+    public var maximumBackoff: Duration = .seconds(5)
+    /// `?refresh=wait_for` on `_bulk` (see ``ElasticsearchBulkIndexer/Settings/refreshOnWrite``).
+    public var refreshOnWrite = true
+
+    public init() {}
+}
+
+/// The chat-log stream's figures, for operators and the metrics issue.
+public struct ChatLogFigures: Sendable, Equatable {
+    /// Entries in the stream (acknowledged ones are trimmed away in steps).
+    public var length: Int64
+    /// Entries delivered to an indexer and not yet acknowledged.
+    public var pending: Int64
+    /// Age of the oldest pending entry (`nil`: none pending).
+    public var oldestPendingAge: Duration?
+}
