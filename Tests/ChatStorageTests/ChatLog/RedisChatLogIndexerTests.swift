@@ -68,6 +68,8 @@ struct RedisChatLogIndexerTests {
         #expect(setup.fake.documents(in: room.rawValue).map(\.id) == (1...120).map { "\(room.rawValue)-\(epoch)-\($0)" })
         #expect(try await eventually(within: .seconds(10)) { try await setup.figures().pending == 0 }, "every entry acknowledged")
         #expect(indexer.counters.indexed == 120)
+        let figures = try await indexer.figures()
+        #expect(figures.pending == 0 && figures.oldestPendingAge == nil)
         await indexer.stop()
         await setup.close()
     }
