@@ -20,6 +20,7 @@ struct ServeCommand: AsyncParsableCommand {
     var logLevel: String?
 
     @OptionGroup var backends: BackendOptions
+    @OptionGroup(title: "Message pipeline") var pipeline: PipelineOptions
 
     @OptionGroup(title: "WebSocket transport") var transport: TransportOptions
 
@@ -42,7 +43,8 @@ struct ServeCommand: AsyncParsableCommand {
         let makeAuthenticator = try await authentication.authenticatorFactory(
             mode: configuration.access.mode, environment: environment, logger: logger
         )
-        let selection = try backends.selection(environment: environment)
+        var selection = try backends.selection(environment: environment)
+        try pipeline.apply(to: &selection, environment: environment)
         let serverID = ServerID.random()
         let connected = try await selection.connect(server: serverID, logger: logger)
         let backends = connected.ports

@@ -11,6 +11,8 @@ public struct BackendSelection: Sendable {
     public var presenceLease: Duration = .seconds(10)
     /// The durable chat-log stream and its indexers (with Redis and Elasticsearch both).
     public var chatLog = RedisChatLogSettings()
+    /// How long a post's client id is remembered per user and room (with Redis).
+    public var postIDWindow: Duration = .seconds(300)
 
     public init(redis: BackendEndpoint? = nil, mariadb: BackendEndpoint? = nil, elasticsearch: BackendEndpoint? = nil) {
         self.redis = redis
@@ -124,7 +126,12 @@ public struct BackendSelection: Sendable {
         backends.presence = presence
         // With Elasticsearch, the durable path: the publish script appends every message to the
         // chat-log stream, and this server's consumers index it (docs/reliability.md).
-        let broker = RedisMessageBroker(configuration: configuration, chatLogCapacity: elasticsearchLog.map { _ in chatLog.capacity }, logger: logger)
+        let broker = RedisMessageBroker(
+            configuration: configuration,
+            postIDWindow: postIDWindow,
+            chatLogCapacity: elasticsearchLog.map { _ in chatLog.capacity },
+            logger: logger
+        )
         backends.broker = broker
         if let log = elasticsearchLog {
             let feed = RedisChatLogIndexer(configuration: configuration, elasticsearch: log.client, server: server, settings: chatLog, logger: logger)
