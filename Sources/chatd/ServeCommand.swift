@@ -20,6 +20,7 @@ struct ServeCommand: AsyncParsableCommand {
     var logLevel: String?
 
     @OptionGroup var backends: BackendOptions
+    @OptionGroup(title: "Message pipeline") var pipeline: PipelineOptions
 
     @OptionGroup(title: "WebSocket transport") var transport: TransportOptions
 
@@ -46,8 +47,10 @@ struct ServeCommand: AsyncParsableCommand {
         )
         var selection = try backends.selection(environment: environment)
         try limits.apply(to: &configuration, backends: &selection)
+        try pipeline.apply(to: &selection, environment: environment)
         let serverID = ServerID.random()
-        let backends = try await selection.makeBackends(server: serverID, logger: logger)
+        let connected = try await selection.connect(server: serverID, logger: logger)
+        let backends = connected.ports
         let service = ChatService(backends: backends, server: serverID, logger: logger)
         let authenticator = makeAuthenticator(backends.credentials)
         AuthOptions.warnIfOpen(configuration, logger: logger)
@@ -59,12 +62,9 @@ struct ServeCommand: AsyncParsableCommand {
             logger.info("chatd listening on \(host):\(bound) (\(speaks), browser client at /)")
         }
         defer { announce.cancel() }
-        // Services stop in reverse order: the server first (no more posts), then the chat log's
-        // indexer flushes what is still queued.
-        var services: [any Service] = [server]
-        if let log = backends.log as? ElasticsearchMessageLog {
-            services.insert(ChatLogFlushService(log: log), at: 0)
-        }
+        // Services stop in reverse order: the server first (no more posts), then the backends
+        // (the chat log drained, presence released, pools closed).
+        let services: [any Service] = [BackendLifecycleService(lifecycle: connected.lifecycle), server]
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )

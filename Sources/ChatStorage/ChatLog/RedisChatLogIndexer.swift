@@ -70,22 +70,28 @@ public final class RedisChatLogIndexer: Sendable {
         state.withLock { state in
             guard state.workers.isEmpty, !state.stopping else { return }
             for index in 0..<settings.batchesInFlight {
-                let client = RedisClient(configuration: configuration, logger: logger)
-                state.clients.append(client)
+                if index >= state.clients.count { state.clients.append(RedisClient(configuration: configuration, logger: logger)) }
+                let client = state.clients[index]
                 state.workers.append(Task { await self.work(index, on: client) })
             }
         }
     }
 
     /// Lets every consumer finish the batch it holds (and acknowledge what Elasticsearch
-    /// confirmed), then closes the connections. What is still pending is claimed by another
-    /// chatd after ``RedisChatLogSettings/claimAfter``, or by this one after a restart.
-    public func stop() async {
+    /// confirmed) for up to `timeout`, then cancels the rest and closes the connections. What is
+    /// still pending is claimed by another chatd after ``RedisChatLogSettings/claimAfter``, or by
+    /// this one after a restart: nothing is lost either way.
+    public func stop(within timeout: Duration = .seconds(10)) async {
         let (workers, clients) = state.withLock { state in
             state.stopping = true
             return (state.workers, state.clients)
         }
+        let deadline = Task {
+            try? await Task.sleep(for: timeout)
+            for worker in workers { worker.cancel() }
+        }
         for worker in workers { await worker.value }
+        deadline.cancel()
         for client in clients { await client.shutdown() }
     }
 
@@ -97,6 +103,15 @@ public final class RedisChatLogIndexer: Sendable {
         }
         for worker in workers { worker.cancel() }
         for client in clients { await client.shutdown() }
+    }
+
+    /// The stream's figures, asked of Redis on this indexer's first connection (started or not).
+    public func figures() async throws -> ChatLogFigures {
+        let client = state.withLock { state in
+            if state.clients.isEmpty { state.clients.append(RedisClient(configuration: configuration, logger: logger)) }
+            return state.clients[0]
+        }
+        return try await Self.figures(on: client)
     }
 
     /// The stream's length and its oldest pending entry's age, asked of Redis.

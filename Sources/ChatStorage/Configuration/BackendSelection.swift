@@ -13,6 +13,8 @@ public struct BackendSelection: Sendable {
     public var memoryCapacity = InMemoryCapacity()
     /// The durable chat-log stream and its indexers (with Redis and Elasticsearch both).
     public var chatLog = RedisChatLogSettings()
+    /// How long a post's client id is remembered per user and room (with Redis).
+    public var postIDWindow: Duration = .seconds(300)
 
     public init(redis: BackendEndpoint? = nil, mariadb: BackendEndpoint? = nil, elasticsearch: BackendEndpoint? = nil) {
         self.redis = redis
@@ -66,10 +68,22 @@ public struct BackendSelection: Sendable {
     /// stop with the log; without Redis, messages go through the in-process queue, which a
     /// crash loses.
     public func makeBackends(server: ServerID, logger: Logger) async throws(BackendUnavailable) -> ChatBackends {
+        try await connect(server: server, logger: logger).ports
+    }
+
+    /// ``makeBackends(server:logger:)`` together with what must be stopped with them
+    /// (``BackendLifecycle``): what chatd runs, so it needs no knowledge of the adapters.
+    public func connect(server: ServerID, logger: Logger) async throws(BackendUnavailable) -> ConnectedBackends {
         var backends = ChatBackends.inMemory(capacity: memoryCapacity)
+        var lifecycle = BackendLifecycle()
+        var elasticsearchLog: ElasticsearchMessageLog?
         if let elasticsearch {
             do {
-                backends.log = try await ElasticsearchMessageLog.connect(to: elasticsearch, logger: logger)
+                let log = try await ElasticsearchMessageLog.connect(to: elasticsearch, logger: logger)
+                backends.log = log
+                elasticsearchLog = log
+                // Drained first (it stops its feed, then flushes its queue), while Redis is open.
+                lifecycle.add { timeout in await log.shutdown(within: timeout) }
             } catch let error as ElasticsearchError {
                 throw BackendUnavailable(description: error.description)  // it names the endpoint
             } catch {
@@ -81,19 +95,20 @@ public struct BackendSelection: Sendable {
             do {
                 pool = try await Self.openMariaDB(mariadb)
             } catch {
-                await (backends.log as? ElasticsearchMessageLog)?.shutdown(within: .zero)
+                await elasticsearchLog?.shutdown(within: .zero)
                 throw error
             }
             backends.users = MariaDBUserStore(pool: pool)
             backends.rooms = MariaDBRoomStore(pool: pool)
             backends.credentials = MariaDBCredentialStore(pool: pool)
+            lifecycle.add { _ in await pool.shutdown() }
         }
-        guard let redis else { return backends }
+        guard let redis else { return ConnectedBackends(ports: backends, lifecycle: lifecycle) }
         let configuration: RedisConfiguration
         do {
             configuration = try RedisConfiguration(endpoint: redis)
         } catch {
-            await (backends.log as? ElasticsearchMessageLog)?.shutdown(within: .zero)
+            await elasticsearchLog?.shutdown(within: .zero)
             throw BackendUnavailable(description: error.description)
         }
         let client = RedisClient(configuration: configuration, logger: logger)
@@ -107,26 +122,35 @@ public struct BackendSelection: Sendable {
             try await presence.start()
         } catch {
             await client.shutdown()
-            await (backends.log as? ElasticsearchMessageLog)?.shutdown(within: .zero)
+            await elasticsearchLog?.shutdown(within: .zero)
             throw BackendUnavailable(description: "cannot use Redis at \(redis): \(error)")
         }
         backends.presence = presence
-        if let log = backends.log as? ElasticsearchMessageLog {
-            // The durable path: the publish script appends every message to the chat-log
-            // stream, and this server's consumers index it (docs/reliability.md).
+        // With Elasticsearch, the durable path: the publish script appends every message to the
+        // chat-log stream, and this server's consumers index it (docs/reliability.md).
+        let broker = RedisMessageBroker(
+            configuration: configuration,
+            postIDWindow: postIDWindow,
+            chatLogCapacity: elasticsearchLog.map { _ in chatLog.capacity },
+            logger: logger
+        )
+        backends.broker = broker
+        if let log = elasticsearchLog {
             let feed = RedisChatLogIndexer(configuration: configuration, elasticsearch: log.client, server: server, settings: chatLog, logger: logger)
-            backends.broker = RedisMessageBroker(configuration: configuration, chatLogCapacity: chatLog.capacity, logger: logger)
             log.feed = feed
             feed.start()
-        } else {
-            backends.broker = RedisMessageBroker(configuration: configuration, logger: logger)
         }
         // Rooms stay in this process until MariaDB is configured, so until then the cached list
         // is this server's own: other servers' lists differ and must not be served from it.
         let namespace = mariadb == nil ? "chat:server:\(server.rawValue)" : nil
         let cache = RedisChatCache(client: client, namespace: namespace)
         backends.rooms = CachingRoomStore(base: backends.rooms, cache: cache, logger: logger)
-        return backends
+        lifecycle.add { _ in
+            await presence.shutdown()  // this server's users leave at once, not after the lease
+            await broker.shutdown()
+            await client.shutdown()
+        }
+        return ConnectedBackends(ports: backends, lifecycle: lifecycle)
     }
 
     /// A pool on the database, once it answered and its schema is recent enough.

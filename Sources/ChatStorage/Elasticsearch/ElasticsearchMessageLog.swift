@@ -127,7 +127,7 @@ public final class ElasticsearchMessageLog: MessageLog {
     /// Stops the feed (its consumers finish their batches), flushes the in-process indexer (for
     /// up to `timeout`) and closes the connections.
     public func shutdown(within timeout: Duration = .seconds(10)) async {
-        await feed?.stop()
+        await feed?.stop(within: timeout)
         await indexer.shutdown(within: timeout)
         await client.shutdown()
     }

@@ -19,7 +19,7 @@ enum ServerEnvelope {
         buffer.writeStaticString(#"{"type":"message","#)
         buffer.writeImmutableBuffer(seedPayload)
         buffer.writeStaticString(#","epoch":"#)
-        ChatFrameEncoder.writeJSONString(epoch, into: &buffer)
+        ChatMessageJSON.writeString(epoch, into: &buffer)
         buffer.writeInteger(UInt8(ascii: "}"))
         ChatFrameEncoder.prependFrameHeader(to: &buffer, firstByte: 0x81)  // FIN + text
         return buffer
@@ -30,11 +30,11 @@ enum ServerEnvelope {
     static func ack(id: String, seq: Int64, epoch: String) -> String {
         json { buffer in
             buffer.writeStaticString(#"{"type":"ack","id":"#)
-            ChatFrameEncoder.writeJSONString(id, into: &buffer)
+            ChatMessageJSON.writeString(id, into: &buffer)
             buffer.writeStaticString(#","seq":"#)
             buffer.writeString(String(seq))
             buffer.writeStaticString(#","epoch":"#)
-            ChatFrameEncoder.writeJSONString(epoch, into: &buffer)
+            ChatMessageJSON.writeString(epoch, into: &buffer)
             buffer.writeInteger(UInt8(ascii: "}"))
         }
     }
@@ -45,14 +45,14 @@ enum ServerEnvelope {
         json { buffer in
             buffer.writeStaticString(#"{"type":"error","id":"#)
             if let id = refusal.id {
-                ChatFrameEncoder.writeJSONString(id, into: &buffer)
+                ChatMessageJSON.writeString(id, into: &buffer)
             } else {
                 buffer.writeStaticString("null")
             }
             buffer.writeStaticString(#","code":"#)
-            ChatFrameEncoder.writeJSONString(refusal.code.rawValue, into: &buffer)
+            ChatMessageJSON.writeString(refusal.code.rawValue, into: &buffer)
             buffer.writeStaticString(#","message":"#)
-            ChatFrameEncoder.writeJSONString(refusal.message, into: &buffer)
+            ChatMessageJSON.writeString(refusal.message, into: &buffer)
             buffer.writeInteger(UInt8(ascii: "}"))
         }
     }
@@ -62,9 +62,9 @@ enum ServerEnvelope {
     static func presenceFrame(_ event: PresenceEvent, allocator: ByteBufferAllocator) -> ByteBuffer {
         let json = json { buffer in
             buffer.writeStaticString(#"{"type":"presence","user":"#)
-            ChatFrameEncoder.writeJSONString(event.user.rawValue, into: &buffer)
+            ChatMessageJSON.writeString(event.user.rawValue, into: &buffer)
             buffer.writeStaticString(#","event":"#)
-            ChatFrameEncoder.writeJSONString(event.kind.rawValue, into: &buffer)
+            ChatMessageJSON.writeString(event.kind.rawValue, into: &buffer)
             buffer.writeInteger(UInt8(ascii: "}"))
         }
         return textFrame(json, allocator: allocator)

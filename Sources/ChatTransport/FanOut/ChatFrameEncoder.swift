@@ -5,10 +5,9 @@ import NIOCore
 /// one buffer: header and JSON payload together, so each recipient's write is one `ByteBuffer`
 /// (shared copy-on-write storage, no per-recipient allocation) and one iovec.
 ///
-/// Hand-written rather than `JSONEncoder` plus NIO's `WebSocketFrameEncoder`: the encoder would
-/// allocate a header buffer per recipient write, and `JSONEncoder` allocates intermediate
-/// containers per message. The payload shape is fixed (the seed's wire format), so a direct
-/// writer is short and is checked against `JSONDecoder` in the tests.
+/// Hand-written rather than NIO's `WebSocketFrameEncoder`, which would allocate a header buffer
+/// per recipient write. The payload is the seed's form, written by ``ChatMessageJSON`` (the one
+/// owner of the message JSON) and checked against `JSONDecoder` in the tests.
 public enum ChatFrameEncoder {
     /// Bytes reserved in front of the payload for the largest frame header (2 + 8).
     static let headerReserve = 10
@@ -53,47 +52,6 @@ public enum ChatFrameEncoder {
     }
 
     static func writeJSON(_ message: ChatMessage, into buffer: inout ByteBuffer) {
-        buffer.writeStaticString(#"{"chatroom":"#)
-        buffer.writeString(String(message.room.rawValue))
-        buffer.writeStaticString(#","user":"#)
-        writeJSONString(message.user.rawValue, into: &buffer)
-        buffer.writeStaticString(#","message":"#)
-        writeJSONString(message.text, into: &buffer)
-        buffer.writeStaticString(#","timestamp":"#)
-        buffer.writeString(String(message.timestamp))
-        buffer.writeStaticString(#","seq":"#)
-        buffer.writeString(String(message.seq))
-        buffer.writeInteger(UInt8(ascii: "}"))
-    }
-
-    /// A JSON string literal; escapes `"`, `\` and control characters (RFC 8259 §7).
-    static func writeJSONString(_ string: String, into buffer: inout ByteBuffer) {
-        buffer.writeInteger(UInt8(ascii: "\""))
-        let utf8 = string.utf8
-        if !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            buffer.writeString(string)
-        } else {
-            for byte in utf8 {
-                switch byte {
-                case UInt8(ascii: "\""): buffer.writeStaticString(#"\""#)
-                case UInt8(ascii: "\\"): buffer.writeStaticString(#"\\"#)
-                case 0x0A: buffer.writeStaticString(#"\n"#)
-                case 0x0D: buffer.writeStaticString(#"\r"#)
-                case 0x09: buffer.writeStaticString(#"\t"#)
-                case 0x08: buffer.writeStaticString(#"\b"#)
-                case 0x0C: buffer.writeStaticString(#"\f"#)
-                case ..<0x20:
-                    buffer.writeStaticString(#"\u00"#)
-                    buffer.writeInteger(hexDigit(byte >> 4))
-                    buffer.writeInteger(hexDigit(byte & 0x0F))
-                default: buffer.writeInteger(byte)
-                }
-            }
-        }
-        buffer.writeInteger(UInt8(ascii: "\""))
-    }
-
-    private static func hexDigit(_ value: UInt8) -> UInt8 {
-        value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
+        ChatMessageJSON.write(message, into: &buffer)
     }
 }

@@ -30,22 +30,24 @@ struct ChatAPI {
         let name: String
         let password: String
     }
-    /// A message as WebSocket clients receive it.
-    struct MessageJSON: Encodable {
-        let chatroom: RoomID
-        let user: UserName
-        let message: String
-        let timestamp: Int64
-        let seq: Int64
-    }
-    struct SearchResults: ResponseEncodable {
-        let messages: [MessageJSON]
+    /// A page of search results: `{"messages":[…],"next_offset":20}`, each message in the form
+    /// WebSocket clients receive (written by ``ChatMessageJSON``, the one owner of that JSON).
+    struct SearchResults: ResponseGenerator {
+        let messages: [ChatMessage]
         /// The offset of the next page; absent on the last page.
         let nextOffset: Int?
 
-        enum CodingKeys: String, CodingKey {
-            case messages
-            case nextOffset = "next_offset"
+        func response(from request: Request, context: some RequestContext) throws -> Response {
+            var body = ByteBuffer()
+            body.writeStaticString(#"{"messages":["#)
+            for (index, message) in messages.enumerated() {
+                if index > 0 { body.writeInteger(UInt8(ascii: ",")) }
+                ChatMessageJSON.write(message, into: &body)
+            }
+            body.writeInteger(UInt8(ascii: "]"))
+            if let nextOffset { body.writeString(#","next_offset":\#(nextOffset)"#) }
+            body.writeInteger(UInt8(ascii: "}"))
+            return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: body))
         }
     }
 
@@ -116,9 +118,7 @@ struct ChatAPI {
         // One more than asked tells whether a next page exists.
         let found = try await service.search(in: room, matching: query, limit: limit + 1, offset: offset)
         return SearchResults(
-            messages: found.prefix(limit).map {
-                MessageJSON(chatroom: $0.room, user: $0.user, message: $0.text, timestamp: $0.timestamp, seq: $0.seq)
-            },
+            messages: Array(found.prefix(limit)),
             nextOffset: found.count > limit ? offset + limit : nil
         )
     }
