@@ -35,7 +35,11 @@ package enum FanOutCostBenchmark {
     package static func run(mode: Mode, members memberCount: Int, messages: Int, textBytes: Int) throws -> Result {
         let loop = EmbeddedEventLoop()
         let counters = TransportCounters()
-        let hub = LoopRoomHub(eventLoop: loop, slowConsumers: SlowConsumerPolicy(maximumQueuedBytes: 1 << 30, grace: .seconds(60)), counters: counters)
+        // With the outbound budget chatd runs with (its default), so its accounting is measured too.
+        let hub = LoopRoomHub(
+            eventLoop: loop, slowConsumers: SlowConsumerPolicy(maximumQueuedBytes: 1 << 30, grace: .seconds(60)), counters: counters,
+            budget: OutboundBudget(limit: AbuseLimits().outboundMemoryBudget, counters: counters)
+        )
         let compressors = mode == .oneEncode ? FrameCompressors(settings: PerMessageDeflateSettings()) : nil
         let room = RoomID(1)
         var members: [RoomMember] = []
