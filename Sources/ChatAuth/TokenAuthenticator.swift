@@ -62,13 +62,6 @@ public struct TokenAuthenticator: Authenticator {
     }
 
     private func backend<T>(_ operation: String, _ body: () async throws -> T) async throws(ChatError) -> T {
-        do {
-            return try await body()
-        } catch let error as ChatError {
-            throw error
-        } catch {
-            logger.error("credential store failed", metadata: ["operation": "\(operation)", "error": "\(error)"])
-            throw .backendUnavailable(operation)
-        }
+        try await ChatError.fromBackend(operation, logger: logger, message: "credential store failed", body)
     }
 }

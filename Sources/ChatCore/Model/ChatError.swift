@@ -1,3 +1,5 @@
+import Logging
+
 /// Errors of the chat domain. Each has a message fit to show a client; transports map the case
 /// to a status (HTTP) or close code (WebSocket).
 public enum ChatError: Error, Hashable, Sendable, CustomStringConvertible {
@@ -35,4 +37,21 @@ public enum ChatError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { message }
+}
+
+extension ChatError {
+    /// Runs a backend call and maps its failure the one way callers expect: a ``ChatError``
+    /// passes through, anything else is logged and becomes ``backendUnavailable(_:)``.
+    public static func fromBackend<T>(
+        _ operation: String, logger: Logger, message: Logger.Message = "backend failed", _ body: () async throws -> T
+    ) async throws(ChatError) -> T {
+        do {
+            return try await body()
+        } catch let error as ChatError {
+            throw error
+        } catch {
+            logger.error(message, metadata: ["operation": "\(operation)", "error": "\(error)"])
+            throw .backendUnavailable(operation)
+        }
+    }
 }

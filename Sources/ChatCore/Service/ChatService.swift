@@ -252,13 +252,6 @@ public final class ChatService: Sendable {
     }
 
     private func backend<T>(_ operation: String, _ body: () async throws -> T) async throws(ChatError) -> T {
-        do {
-            return try await body()
-        } catch let error as ChatError {
-            throw error
-        } catch {
-            logger.error("backend failed", metadata: ["operation": "\(operation)", "error": "\(error)"])
-            throw .backendUnavailable(operation)
-        }
+        try await ChatError.fromBackend(operation, logger: logger, body)
     }
 }
