@@ -54,9 +54,12 @@ import Testing
     }
 
     @Test func theMessageEnvelopeIsTheSeedsFieldsWithTypeAndEpoch() throws {
-        let message = ChatMessage(room: RoomID(7), user: UserName(trusted: "Zoë \"Z\""), text: "line\nbreak", timestamp: 1_732_860_000_000, seq: 42)
+        let message = ChatMessage(
+            room: RoomID(7), user: UserName(trusted: "Zoë \"Z\""), text: "line\nbreak", timestamp: 1_732_860_000_000, seq: 42,
+            epoch: RoomEpoch(rawValue: "e\"1")
+        )
         let seed = ChatFrameEncoder.textFrame(for: message, allocator: .init())
-        let v2 = ServerEnvelope.messageFrame(fromSeedFrame: seed, epoch: "e\"1", allocator: .init())
+        let v2 = ServerEnvelope.messageFrame(for: EncodedChatMessage(message), allocator: .init())
         let fields = try payloadJSON(ofFrame: v2)
         #expect(fields["type"] as? String == "message")
         #expect(fields["chatroom"] as? Int == 7)
@@ -70,8 +73,8 @@ import Testing
 
     @Test func aLargeMessageEnvelopeHasAFrameHeaderOfItsSize() throws {
         let text = String(repeating: "a", count: 70_000)
-        let message = ChatMessage(room: RoomID(1), user: UserName(trusted: "u"), text: text, timestamp: 0, seq: 1)
-        let v2 = ServerEnvelope.messageFrame(fromSeedFrame: ChatFrameEncoder.textFrame(for: message, allocator: .init()), epoch: "e", allocator: .init())
+        let message = ChatMessage(room: RoomID(1), user: UserName(trusted: "u"), text: text, timestamp: 0, seq: 1, epoch: RoomEpoch(rawValue: "e"))
+        let v2 = ServerEnvelope.messageFrame(for: EncodedChatMessage(message), allocator: .init())
         #expect(v2.getInteger(at: v2.readerIndex + 1, as: UInt8.self) == 127)
         #expect(try payloadJSON(ofFrame: v2)["message"] as? String == text)
     }

@@ -1,6 +1,9 @@
+import ChatCore
 import NIOCore
 import NIOEmbedded
 import NIOWebSocket
+
+@testable import ChatTransport
 
 /// A client frame as it arrives from the wire: masked with a random key.
 func clientFrame(_ opcode: WebSocketOpcode, _ bytes: [UInt8], fin: Bool = true, rsv1: Bool = false) -> WebSocketFrame {
@@ -43,4 +46,21 @@ final class IOCounter: ChannelOutboundHandler {
         flushes += 1
         context.flush()
     }
+}
+
+extension OutboundChatFrame {
+    /// A message framed as the fan-out frames what the in-memory broker delivers.
+    convenience init(_ message: ChatMessage, compressors: FrameCompressors?, allocator: ByteBufferAllocator) {
+        self.init(EncodedChatMessage(message, allocator: allocator), compressors: compressors, allocator: allocator)
+    }
+}
+
+/// The `chat.v2` message frame as the protocol defines it, written field by field by the one
+/// writer (not spliced as the fan-out does): what the spliced frames must equal byte for byte.
+func v2MessageFrame(_ message: ChatMessage) -> ByteBuffer {
+    var json = ByteBuffer()
+    json.writeStaticString(#"{"type":"message","#)
+    ChatMessageJSON.writeFields(of: message, includingEpoch: true, into: &json)
+    json.writeStaticString("}")
+    return ServerEnvelope.textFrame(String(buffer: json), allocator: .init())
 }

@@ -195,7 +195,7 @@ import Testing
         let frames = try members.map { try written($0.1) }
         #expect(frames[1] == [frame(1), frame(2), frame(3)], "the seed member's frames are the seed's")
         #expect(frames[0] == frames[2])
-        #expect(frames[0] == [1, 2, 3].map { ServerEnvelope.messageFrame(fromSeedFrame: frame($0), epoch: ServerEnvelope.epoch(of: message($0)), allocator: .init()) })
+        #expect(frames[0] == [1, 2, 3].map { v2MessageFrame(message($0)) })
         func storage(_ buffer: ByteBuffer) -> UnsafeRawPointer? { buffer.withUnsafeReadableBytes { UnsafeRawPointer($0.baseAddress) } }
         #expect(storage(frames[0][2]) == storage(frames[2][2]), "one v2 frame of a live message for every v2 member")
     }
@@ -227,7 +227,7 @@ import Testing
         // Nothing missed but 5; the replay holds 5, then the notice, then 6 (held).
         hub.completeJoin(of: member, history: [message(5)], notice: notice, allocator: .init())
         loop.run()
-        let v2 = { (seq: Int64) in ServerEnvelope.messageFrame(fromSeedFrame: self.frame(seq), epoch: ServerEnvelope.epoch(of: self.message(seq)), allocator: .init()) }
+        let v2 = { (seq: Int64) in v2MessageFrame(self.message(seq)) }
         #expect(try written(channel) == [v2(5), notice, v2(6)])
 
         let (other, otherChannel, _) = try makeMember(2, v2: true)

@@ -1,3 +1,5 @@
+import NIOCore
+
 /// Carries every message of a room to every server that has members of it (Redis Pub/Sub in
 /// production, channel `chatroom:{id}`).
 ///
@@ -23,6 +25,14 @@ public protocol MessageBroker: Sendable {
         deliver: @escaping @Sendable (ChatMessage) -> Void
     ) async throws -> any BrokerSubscription
 
+    /// ``subscribe(to:deliver:)`` for the fan-out: each message as its payload bytes
+    /// (``EncodedChatMessage``), same order and guarantees. A broker whose messages arrive as
+    /// bytes (Redis) hands those on without decoding them; the default encodes each value once.
+    func subscribeEncoded(
+        to room: RoomID,
+        deliver: @escaping @Sendable (EncodedChatMessage) -> Void
+    ) async throws -> any BrokerSubscription
+
     /// The room's most recent messages, at most `limit`, oldest first.
     func recentHistory(of room: RoomID, limit: Int) async throws -> [ChatMessage]
 
@@ -39,6 +49,14 @@ public protocol MessageBroker: Sendable {
 
 extension MessageBroker {
     public var feedsChatLog: Bool { false }
+
+    public func subscribeEncoded(
+        to room: RoomID,
+        deliver: @escaping @Sendable (EncodedChatMessage) -> Void
+    ) async throws -> any BrokerSubscription {
+        let allocator = ByteBufferAllocator()
+        return try await subscribe(to: room) { deliver(EncodedChatMessage($0, allocator: allocator)) }
+    }
 }
 
 /// A live subscription to one room. Cancel it when the server has no more members there.

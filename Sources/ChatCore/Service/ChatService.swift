@@ -127,6 +127,15 @@ public final class ChatService: Sendable {
         try await backend("subscribe") { try await backends.broker.subscribe(to: room, deliver: deliver) }
     }
 
+    /// Subscribes to `room`'s live messages as payload bytes, for the fan-out (see
+    /// ``MessageBroker/subscribeEncoded(to:deliver:)``).
+    public func subscribeEncoded(
+        to room: RoomID,
+        deliver: @escaping @Sendable (EncodedChatMessage) -> Void
+    ) async throws(ChatError) -> any BrokerSubscription {
+        try await backend("subscribe") { try await backends.broker.subscribeEncoded(to: room, deliver: deliver) }
+    }
+
     /// Watches `room`'s presence events (see ``PresenceStore/watch(_:deliver:)``).
     public func watchPresence(
         in room: RoomID,

@@ -21,14 +21,18 @@ public enum ChatMessageJSON {
     public static func writeFields(of message: ChatMessage, includingEpoch: Bool = false, into buffer: inout ByteBuffer) {
         writeFieldsUpToSeq(room: message.room, user: message.user, text: message.text, timestamp: message.timestamp, into: &buffer)
         buffer.writeString(String(message.seq))
-        if includingEpoch {
-            buffer.writeStaticString(#","epoch":"#)
-            writeString(message.epoch.rawValue, into: &buffer)
-        }
+        if includingEpoch { writeEpochField(message.epoch, into: &buffer) }
+    }
+
+    /// `,"epoch":"…"`: what follows `seq` in the `chat.v2` form and the Redis payload
+    /// (``EncodedChatMessage``).
+    public static func writeEpochField(_ epoch: RoomEpoch, into buffer: inout ByteBuffer) {
+        buffer.writeStaticString(#","epoch":"#)
+        writeString(epoch.rawValue, into: &buffer)
     }
 
     /// A draft's object up to and including `"seq":`: what the Redis publish script completes
-    /// with the seq and the epoch it assigns.
+    /// with the seq and the epoch it assigns (``EncodedChatMessage`` is that payload's format).
     public static func writePrefix(of draft: MessageDraft, into buffer: inout ByteBuffer) {
         buffer.writeInteger(UInt8(ascii: "{"))
         writeFieldsUpToSeq(room: draft.room, user: draft.user, text: draft.text, timestamp: draft.timestamp, into: &buffer)

@@ -75,27 +75,44 @@ public final class RedisMessageBroker: MessageBroker {
         return PublishReceipt(message: draft.published(at: position), isRepeat: published == 0)
     }
 
+    /// Decodes each payload (``subscribeEncoded(to:deliver:)`` is the fan-out's way, which
+    /// does not).
     public func subscribe(
         to room: RoomID,
         deliver: @escaping @Sendable (ChatMessage) -> Void
     ) async throws -> any BrokerSubscription {
+        let logger = self.logger
+        return try await subscribeEncoded(to: room) { encoded in
+            do {
+                deliver(try RedisMessageCodec.decode(encoded.bytes))
+            } catch {
+                logger.error("a payload of the chat message format did not decode", metadata: ["room": "\(room)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Hands on each payload's bytes as they came from Redis: the payload's known layout
+    /// (``EncodedChatMessage``) gives the position for sequencing, the fan-out frames the bytes.
+    public func subscribeEncoded(
+        to room: RoomID,
+        deliver: @escaping @Sendable (EncodedChatMessage) -> Void
+    ) async throws -> any BrokerSubscription {
         let channel = RedisKeys.channel(room)
         let logger = self.logger
-        let undecodable = self.undecodable
         let commands = self.commands
         let delivery = RedisRoomDelivery(
             historyLimit: recentCapacity,
             missed: missed,
             logger: logger,
-            history: { limit in try await Self.recentHistory(of: room, limit: limit, on: commands) },
+            history: { limit in try await Self.recentEntries(of: room, limit: limit, on: commands, logger: logger) },
             deliver: deliver
         )
+        let foreign = ForeignPayloads(counter: undecodable, logger: logger, channel: channel)
         let id = try await subscriber.subscribe(to: channel) { payload in
-            do {
-                delivery.receive(try RedisMessageCodec.decode(payload))
-            } catch {
-                undecodable.increment()
-                logger.warning("dropping a payload that is not a chat message", metadata: ["channel": "\(channel)", "error": "\(error)"])
+            if let message = EncodedChatMessage(parsing: payload), message.room == room {
+                delivery.receive(message)
+            } else {
+                foreign.drop(payload)
             }
         }
         return Subscription(subscriber: subscriber, channel: channel, id: id, delivery: delivery)
@@ -110,28 +127,70 @@ public final class RedisMessageBroker: MessageBroker {
     }
 
     private static func recentHistory(of room: RoomID, limit: Int, on commands: RedisClient) async throws -> [ChatMessage] {
+        try await recentPayloads(of: room, limit: limit, on: commands).map(RedisMessageCodec.decode)
+    }
+
+    /// The recent history as payload bytes, for filling a subscriber's gap; an entry of another
+    /// format is left out (the gap then counts it as missed).
+    private static func recentEntries(of room: RoomID, limit: Int, on commands: RedisClient, logger: Logger) async throws -> [EncodedChatMessage] {
+        let payloads = try await recentPayloads(of: room, limit: limit, on: commands)
+        let messages = payloads.compactMap { EncodedChatMessage(parsing: $0) }
+        if messages.count < payloads.count {
+            logger.warning("the room's history holds payloads of another format", metadata: ["room": "\(room)", "count": "\(payloads.count - messages.count)"])
+        }
+        return messages
+    }
+
+    /// The `message` field of the room's newest `limit` stream entries, oldest first.
+    private static func recentPayloads(of room: RoomID, limit: Int, on commands: RedisClient) async throws -> [ByteBuffer] {
         guard limit > 0 else { return [] }
         let reply = try await commands.command(["XREVRANGE", RedisKeys.recent(room), "+", "-", "COUNT", String(limit)])
         guard let entries = reply.array else { throw RedisError("XREVRANGE returned \(reply)") }
-        var messages: [ChatMessage] = []
-        messages.reserveCapacity(entries.count)
+        var payloads: [ByteBuffer] = []
+        payloads.reserveCapacity(entries.count)
         for entry in entries.reversed() {
             guard let fields = entry.array?.last?.array else { throw RedisError("malformed stream entry \(entry)") }
             var index = 0
             while index + 1 < fields.count {
                 if fields[index].string == "message", case .bulkString(let payload) = fields[index + 1] {
-                    messages.append(try RedisMessageCodec.decode(payload))
+                    payloads.append(payload)
                 }
                 index += 2
             }
         }
-        return messages
+        return payloads
     }
 
     /// Closes both connections; subscriptions stop receiving.
     public func shutdown() async {
         await commands.shutdown()
         await subscriber.shutdown()
+    }
+
+    /// Payloads on a room's channel that are not of the chat message format (another
+    /// publisher's, an older format): each is counted and dropped; the first per subscription is
+    /// logged as a warning, the rest at debug level, so a chatty foreign publisher cannot flood the log.
+    private final class ForeignPayloads: Sendable {
+        private let counter: RedisCounter
+        private let logger: Logger
+        private let channel: String
+        private let logged = Atomic<Bool>(false)
+
+        init(counter: RedisCounter, logger: Logger, channel: String) {
+            self.counter = counter
+            self.logger = logger
+            self.channel = channel
+        }
+
+        func drop(_ payload: ByteBuffer) {
+            counter.increment()
+            let first = !logged.exchange(true, ordering: .relaxed)
+            logger.log(
+                level: first ? .warning : .debug,
+                "dropping a payload that is not a chat message of this format",
+                metadata: ["channel": "\(channel)", "bytes": "\(payload.readableBytes)", "start": "\(String(buffer: payload.getSlice(at: payload.readerIndex, length: min(40, payload.readableBytes))!))"]
+            )
+        }
     }
 
     private struct Subscription: BrokerSubscription {

@@ -1,11 +1,13 @@
+import ChatCore
+
 /// The publish step as one Lua script, so that deduplication, numbering, history, the durable
 /// chat-log stream and delivery are one atomic step in Redis: every server sees one order per room, a message is in the
 /// history before any subscriber can be handed it (the gap-free join relies on both), and a
 /// retried post id is answered from what the first post got.
 ///
-/// The JSON payload is built by the caller up to `"seq":` and completed here with the seq and
-/// the epoch (`…,"seq":7,"epoch":"k3m9q2xa"}`), which avoids Lua's cjson (it prints large
-/// integers such as millisecond timestamps as floats).
+/// The JSON payload (``EncodedChatMessage`` defines its format) is built by the caller up to
+/// `"seq":` and completed here with the seq and the epoch (`…,"seq":7,"epoch":"k3m9q2xa"}`),
+/// which avoids Lua's cjson (it prints large integers such as millisecond timestamps as floats).
 ///
 /// Epochs: the room's epoch key is created together with its counter. When the counter is
 /// missing, or lower than the newest entry of the room's recent stream (a failover to a lagging
@@ -52,7 +54,7 @@ enum RedisPublishScript {
             redis.call('SET', KEYS[1], start)
         end
         local seq = redis.call('INCR', KEYS[1])
-        local payload = ARGV[2] .. string.format('%d', seq) .. ',"epoch":"' .. epoch .. '"}'
+        local payload = ARGV[2] .. string.format('%d', seq) .. '\(EncodedChatMessage.tailOpening)' .. epoch .. '\(EncodedChatMessage.tailClosing)'
         redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'seq', seq, 'epoch', epoch, 'message', payload)
         if ARGV[7] ~= '' then
             redis.call('XADD', ARGV[7], 'MAXLEN', '~', ARGV[8], '*', 'message', payload)

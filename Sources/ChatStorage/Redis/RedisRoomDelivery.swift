@@ -13,8 +13,11 @@ import Synchronization
 /// A message of another epoch than the last delivered one is a reset of the room's numbering
 /// (the publish script started a new epoch): it is delivered and counting continues from it.
 /// Epochs left behind are remembered, so a late message of one is dropped as old.
+///
+/// Messages travel as their payload bytes (``EncodedChatMessage``): sequencing needs only their
+/// positions, and the fan-out frames the bytes.
 final class RedisRoomDelivery: Sendable {
-    typealias History = @Sendable (_ limit: Int) async throws -> [ChatMessage]
+    typealias History = @Sendable (_ limit: Int) async throws -> [EncodedChatMessage]
 
     /// Messages missing between two positions; across a reset the two epochs differ.
     private struct Gap {
@@ -26,12 +29,12 @@ final class RedisRoomDelivery: Sendable {
         var last: MessagePosition?
         var retired: Set<RoomEpoch> = []
         var filling = false
-        var held: [ChatMessage] = []
+        var held: [EncodedChatMessage] = []
         var cancelled = false
     }
 
     private let state = Mutex(State())
-    private let deliver: @Sendable (ChatMessage) -> Void
+    private let deliver: @Sendable (EncodedChatMessage) -> Void
     private let history: History
     private let historyLimit: Int
     private let missed: RedisCounter
@@ -42,7 +45,7 @@ final class RedisRoomDelivery: Sendable {
         missed: RedisCounter,
         logger: Logger,
         history: @escaping History,
-        deliver: @escaping @Sendable (ChatMessage) -> Void
+        deliver: @escaping @Sendable (EncodedChatMessage) -> Void
     ) {
         self.historyLimit = historyLimit
         self.missed = missed
@@ -52,7 +55,7 @@ final class RedisRoomDelivery: Sendable {
     }
 
     /// A message from the channel, on the subscriber connection's event loop.
-    func receive(_ message: ChatMessage) {
+    func receive(_ message: EncodedChatMessage) {
         let gap: Gap? = state.withLock { state in
             if state.cancelled { return nil }
             if state.filling {
@@ -74,15 +77,15 @@ final class RedisRoomDelivery: Sendable {
 
     /// Delivers `message` if it is the next one; returns the gap before it otherwise (the
     /// message is then held). Runs under the lock, so deliveries never overlap.
-    private func accept(_ message: ChatMessage, _ state: inout State) -> Gap? {
+    private func accept(_ message: EncodedChatMessage, _ state: inout State) -> Gap? {
         guard let last = state.last else {
             state.last = message.position
             deliver(message)
             return nil
         }
-        if message.epoch != last.epoch {
-            guard !state.retired.contains(message.epoch) else { return nil }  // from before a reset
-            if message.seq > 1 {
+        if message.position.epoch != last.epoch {
+            guard !state.retired.contains(message.position.epoch) else { return nil }  // from before a reset
+            if message.position.seq > 1 {
                 // Messages of either epoch may have passed while this subscriber was away (the
                 // new epoch continues above the stream's highest seq, or starts at 1 when the
                 // stream was lost too): read the stream before going on.
@@ -95,8 +98,8 @@ final class RedisRoomDelivery: Sendable {
             deliver(message)
             return nil
         }
-        if message.seq <= last.seq { return nil }  // seen already
-        if message.seq == last.seq + 1 {
+        if message.position.seq <= last.seq { return nil }  // seen already
+        if message.position.seq == last.seq + 1 {
             state.last = message.position
             deliver(message)
             return nil
@@ -116,7 +119,7 @@ final class RedisRoomDelivery: Sendable {
 
     private func fill(_ gap: Gap) async {
         let wanted = Int(min(max(0, gap.before.seq - gap.after.seq - 1), Int64(historyLimit)))
-        var found: [ChatMessage] = []
+        var found: [EncodedChatMessage] = []
         // A gap comes with a reconnect, when Redis may still be hard to reach: retry before
         // counting the messages as missed, since history most likely still holds them.
         var delay = Duration.milliseconds(100)
@@ -136,7 +139,7 @@ final class RedisRoomDelivery: Sendable {
             guard !state.cancelled else { return nil }
             // The stream's order is the room's order, across a reset too: deliver what lies
             // between the two positions there.
-            var between: ArraySlice<ChatMessage> = []
+            var between: ArraySlice<EncodedChatMessage> = []
             if let start = found.firstIndex(where: { $0.position == gap.after }) {
                 let rest = found[(start + 1)...]
                 between = rest.prefix { $0.position != gap.before }
@@ -144,18 +147,18 @@ final class RedisRoomDelivery: Sendable {
                 // The last delivered message was trimmed already: what follows it in its epoch,
                 // then what precedes the held message in its epoch.
                 between = found.filter { message in
-                    if message.epoch == gap.before.epoch {
-                        message.seq < gap.before.seq && (message.epoch != gap.after.epoch || message.seq > gap.after.seq)
+                    if message.position.epoch == gap.before.epoch {
+                        message.position.seq < gap.before.seq && (message.position.epoch != gap.after.epoch || message.position.seq > gap.after.seq)
                     } else {
-                        message.epoch == gap.after.epoch && message.seq > gap.after.seq
+                        message.position.epoch == gap.after.epoch && message.position.seq > gap.after.seq
                     }
                 }[...]
             }
             var skipped: Int64 = 0
             var last = gap.after
             for message in between {
-                if message.epoch == last.epoch {
-                    skipped += max(0, message.seq - last.seq - 1)
+                if message.position.epoch == last.epoch {
+                    skipped += max(0, message.position.seq - last.seq - 1)
                 } else {
                     state.retired.insert(last.epoch)
                 }

@@ -76,7 +76,9 @@ package enum FanOutCostBenchmark {
             let message = ChatMessage(room: room, user: UserName(trusted: "publisher"), text: words.line(bytes: textBytes), timestamp: 0, seq: Int64(seq))
             switch mode {
             case .plain, .oneEncode:
-                hub.deliver(OutboundChatFrame(message, compressors: compressors, allocator: allocator), room: room)
+                // As the Redis subscriber hands it on: the payload's bytes, parsed, not decoded.
+                let encoded = EncodedChatMessage(parsing: EncodedChatMessage(message, allocator: allocator).bytes)!
+                hub.deliver(OutboundChatFrame(encoded, compressors: compressors, allocator: allocator), room: room)
                 loop.run()  // the tick's coalesced flush
             case .perConnection:
                 let payload = ChatFrameEncoder.payload(ofFrame: ChatFrameEncoder.textFrame(for: message, allocator: allocator))

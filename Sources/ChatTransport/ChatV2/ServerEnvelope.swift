@@ -3,27 +3,25 @@ import NIOCore
 
 /// The frames a `chat.v2` client receives (docs/protocol.md is their reference).
 ///
-/// `message` is built once per message for every v2 member, from the seed's frame bytes (the
-/// one owner of a message's JSON): a type in front, the epoch behind. The others are
+/// `message` is built once per message for every v2 member, from the message's payload bytes
+/// (written by the one owner of a message's JSON): a type in front. The others are
 /// per-connection answers, written to one client only.
 enum ServerEnvelope {
-    /// `{"type":"message",<the seed's fields>,"epoch":"…"}` as a complete text frame.
-    static func messageFrame(fromSeedFrame seedFrame: ByteBuffer, epoch: String, allocator: ByteBufferAllocator) -> ByteBuffer {
-        var seedPayload = ChatFrameEncoder.payload(ofFrame: seedFrame)
-        // The seed's object without its braces: `"chatroom":7,…,"seq":3`.
-        seedPayload.moveReaderIndex(forwardBy: 1)
-        seedPayload.moveWriterIndex(to: seedPayload.writerIndex - 1)
-        var buffer = allocator.buffer(capacity: ChatFrameEncoder.headerReserve + seedPayload.readableBytes + 40 + epoch.utf8.count)
+    /// `{"type":"message",<the seed's fields>,"epoch":"…"}` as a complete text frame: the
+    /// message's payload bytes (``EncodedChatMessage``, seed fields then the epoch) after the
+    /// type, spliced rather than encoded again.
+    static func messageFrame(for message: EncodedChatMessage, allocator: ByteBufferAllocator) -> ByteBuffer {
+        let fields = message.fieldsWithEpochAndClosingBrace
+        var buffer = allocator.buffer(capacity: ChatFrameEncoder.headerReserve + typePrefix.utf8CodeUnitCount + fields.readableBytes)
         buffer.moveWriterIndex(forwardBy: ChatFrameEncoder.headerReserve)
         buffer.moveReaderIndex(forwardBy: ChatFrameEncoder.headerReserve)
-        buffer.writeStaticString(#"{"type":"message","#)
-        buffer.writeImmutableBuffer(seedPayload)
-        buffer.writeStaticString(#","epoch":"#)
-        ChatMessageJSON.writeString(epoch, into: &buffer)
-        buffer.writeInteger(UInt8(ascii: "}"))
+        buffer.writeStaticString(typePrefix)
+        buffer.writeImmutableBuffer(fields)
         ChatFrameEncoder.prependFrameHeader(to: &buffer, firstByte: 0x81)  // FIN + text
         return buffer
     }
+
+    private static let typePrefix: StaticString = #"{"type":"message","#
 
     /// `{"type":"ack","id":"c1","seq":7,"epoch":"…"}`: the post is sequenced (and, for a
     /// repeated id, the same answer as the first time).

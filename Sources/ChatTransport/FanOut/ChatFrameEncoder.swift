@@ -22,6 +22,17 @@ public enum ChatFrameEncoder {
         return buffer
     }
 
+    /// The same text frame from the message's payload bytes (as Redis delivered them): the
+    /// seed's part of the payload copied once behind the header, nothing decoded or encoded.
+    public static func textFrame(for message: EncodedChatMessage, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: headerReserve + message.seedJSONLength)
+        buffer.moveWriterIndex(forwardBy: headerReserve)
+        buffer.moveReaderIndex(forwardBy: headerReserve)
+        message.writeSeedJSON(into: &buffer)
+        prependFrameHeader(to: &buffer, firstByte: 0x81)  // FIN + text
+        return buffer
+    }
+
     /// The payload of an unmasked server frame made here (a slice: no copy).
     static func payload(ofFrame frame: ByteBuffer) -> ByteBuffer {
         let lengthByte = frame.getInteger(at: frame.readerIndex + 1, as: UInt8.self)! & 0x7F

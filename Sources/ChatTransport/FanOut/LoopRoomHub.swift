@@ -105,11 +105,11 @@ final class LoopRoomHub {
         // History goes out uncompressed (RFC 7692 lets any message be): compressing it per
         // joining member would make a join storm cost a compression per message per member.
         for message in history {
-            let seedFrame = ChatFrameEncoder.textFrame(for: message, allocator: allocator)
+            let encoded = EncodedChatMessage(message, allocator: allocator)
             member.writeFrame(
                 member.variant.envelopes
-                    ? ServerEnvelope.messageFrame(fromSeedFrame: seedFrame, epoch: ServerEnvelope.epoch(of: message), allocator: allocator)
-                    : seedFrame
+                    ? ServerEnvelope.messageFrame(for: encoded, allocator: allocator)
+                    : ChatFrameEncoder.textFrame(for: encoded, allocator: allocator)
             )
         }
         if let notice { member.writeFrame(notice) }

@@ -13,7 +13,8 @@ struct FrameVariant: Hashable, Sendable {
 
 /// One chat message, framed once for every recipient on every event loop: the plain seed
 /// frame, and each other variant (the `chat.v2` envelope, compressed frames per window
-/// size) made by the first recipient that needs it.
+/// size) made by the first recipient that needs it. Both uncompressed forms are spliced from
+/// the message's payload bytes (``EncodedChatMessage``: what Redis delivered), never decoded.
 ///
 /// Recipients on different loops share it; the other variants are built under a lock so
 /// that each is made exactly once.
@@ -21,14 +22,14 @@ final class OutboundChatFrame: Sendable {
     let position: MessagePosition
     /// FIN + text frame with the JSON payload, for seed clients without permessage-deflate.
     let plain: ByteBuffer
-    private let epoch: String
+    private let message: EncodedChatMessage
     private let compressors: FrameCompressors?
     private let variants = Mutex<[FrameVariant: ByteBuffer]>([:])
 
-    init(_ message: ChatMessage, compressors: FrameCompressors?, allocator: ByteBufferAllocator) {
+    init(_ message: EncodedChatMessage, compressors: FrameCompressors?, allocator: ByteBufferAllocator) {
         self.position = message.position
         self.plain = ChatFrameEncoder.textFrame(for: message, allocator: allocator)
-        self.epoch = ServerEnvelope.epoch(of: message)
+        self.message = message
         self.compressors = compressors
     }
 
@@ -41,19 +42,19 @@ final class OutboundChatFrame: Sendable {
     func frame(for variant: FrameVariant) -> ByteBuffer {
         if variant == .seedPlain || (!variant.envelopes && compressors == nil) { return plain }
         return variants.withLock { variants in
-            Self.frame(for: variant, in: &variants, plain: plain, epoch: epoch, compressors: compressors)
+            Self.frame(for: variant, in: &variants, plain: plain, message: message, compressors: compressors)
         }
     }
 
     private static func frame(
-        for variant: FrameVariant, in variants: inout [FrameVariant: ByteBuffer], plain: ByteBuffer, epoch: String, compressors: FrameCompressors?
+        for variant: FrameVariant, in variants: inout [FrameVariant: ByteBuffer], plain: ByteBuffer, message: EncodedChatMessage, compressors: FrameCompressors?
     ) -> ByteBuffer {
         if variant == .seedPlain { return plain }
         if let frame = variants[variant] { return frame }
         let frame: ByteBuffer
         if let windowBits = variant.windowBits, let compressors {
             let uncompressed = Self.frame(
-                for: FrameVariant(envelopes: variant.envelopes, windowBits: nil), in: &variants, plain: plain, epoch: epoch, compressors: compressors
+                for: FrameVariant(envelopes: variant.envelopes, windowBits: nil), in: &variants, plain: plain, message: message, compressors: compressors
             )
             frame =
                 compressors.compressedFrame(
@@ -63,7 +64,7 @@ final class OutboundChatFrame: Sendable {
                     allocator: ByteBufferAllocator()
                 ) ?? uncompressed
         } else if variant.envelopes {
-            frame = ServerEnvelope.messageFrame(fromSeedFrame: plain, epoch: epoch, allocator: ByteBufferAllocator())
+            frame = ServerEnvelope.messageFrame(for: message, allocator: ByteBufferAllocator())
         } else {
             frame = plain
         }

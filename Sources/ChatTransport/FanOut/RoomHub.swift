@@ -4,7 +4,8 @@ import NIOCore
 import Synchronization
 
 /// The process-wide side of the fan-out: one broker subscription per room with local members,
-/// and for every message one encode, then one hop to each event loop that has members there.
+/// and for every message one framing of its payload bytes, then one hop to each event loop
+/// that has members there.
 ///
 /// Join order (what makes the join gap-free, with ``JoinSequencer``):
 /// 1. the member is listed on its loop, so it holds every message delivered there from now on;
@@ -77,7 +78,7 @@ final class RoomHub: Sendable {
                 let generation = state.nextGeneration
                 logger.debug("subscribing to room", metadata: ["room": "\(room)"])
                 let subscription = Task {
-                    try await self.service.subscribe(to: room) { message in
+                    try await self.service.subscribeEncoded(to: room) { message in
                         self.fanOut(message, generation: generation)
                     }
                 }
@@ -149,7 +150,7 @@ final class RoomHub: Sendable {
     }
 
     /// Called by the broker for every message of a subscribed room, in sequence order.
-    private func fanOut(_ message: ChatMessage, generation: UInt64) {
+    private func fanOut(_ message: EncodedChatMessage, generation: UInt64) {
         let targets = state.withLock { state -> [LoopTarget]? in
             guard let entry = state.rooms[message.room], entry.generation == generation else { return nil }
             return entry.targets

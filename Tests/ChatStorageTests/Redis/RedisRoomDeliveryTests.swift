@@ -77,7 +77,7 @@ import Testing
         var seqs: [Int64] { sink.positions.map(\.seq) }
         var positions: [String] { sink.positions.map(\.description) }
 
-        init(history: [ChatMessage], historyDelay: Duration = .zero) {
+        init(history: [EncodedChatMessage], historyDelay: Duration = .zero) {
             let sink = self.sink
             self.delivery = RedisRoomDelivery(
                 historyLimit: 1_000,
@@ -103,6 +103,6 @@ import Testing
     }
 }
 
-private func message(_ seq: Int64, epoch: String = "a") -> ChatMessage {
-    ChatMessage(room: RoomID(1), user: UserName(trusted: "t"), text: "m\(seq)", timestamp: 1, seq: seq, epoch: RoomEpoch(rawValue: epoch))
+private func message(_ seq: Int64, epoch: String = "a") -> EncodedChatMessage {
+    EncodedChatMessage(ChatMessage(room: RoomID(1), user: UserName(trusted: "t"), text: "m\(seq)", timestamp: 1, seq: seq, epoch: RoomEpoch(rawValue: epoch)))
 }
