@@ -40,7 +40,7 @@ struct RedisFramingTests {
                 "--host", "127.0.0.1", "--port", "0", "--redis", backends.redisURL, "--mariadb", backends.mariadbURL, "--elasticsearch", fake.url,
             ])
             let port = try await chatd.listeningPort()
-            let token = try await LoopbackHTTP.createUser("Ann", port: port)
+            let token = try await LoopbackHTTP.createUser("Op", port: port)
             let room = try await LoopbackHTTP.createRoom(port: port, token: token)
             try await body(Setup(chatd: chatd, port: port, room: room, redis: redis, fake: fake))
             kill(chatd.process.processIdentifier, SIGTERM)
