@@ -61,6 +61,30 @@ import Testing
         #expect(EncodedChatMessage(parsing: ByteBuffer(string: payload)) == nil)
     }
 
+    @Test(arguments: [
+        [0xFF],  // never in UTF-8
+        [0xC3],  // cut off
+        [0xC0, 0xAF],  // overlong
+        [0xED, 0xA0, 0x80],  // a surrogate
+        [0xF4, 0x90, 0x80, 0x80],  // above U+10FFFF
+        Array(#"\q"#.utf8),  // not a JSON escape
+        Array(#"\u12"#.utf8),
+    ] as [[UInt8]])
+    func textThatIsNotValidJSONOrUTF8IsRefused(_ text: [UInt8]) {
+        var payload = ByteBuffer(string: #"{"chatroom":7,"user":"u","message":"a"#)
+        payload.writeBytes(text)
+        payload.writeString(#"b","timestamp":1,"seq":1,"epoch":"ab"}"#)
+        #expect(EncodedChatMessage(parsing: payload) == nil)
+    }
+
+    @Test func everyEscapeTheWriterUsesAndMultiByteUTF8Parse() {
+        let text = "\u{01}\u{1F}\"\\\n\r\t\u{08}\u{0C} é € 🎉 \u{10FFFF} /"
+        let message = ChatMessage(room: RoomID(1), user: UserName(trusted: "ü"), text: text, timestamp: 0, seq: 1)
+        #expect(EncodedChatMessage(parsing: EncodedChatMessage(message).bytes) != nil)
+        let escaped = #"{"chatroom":1,"user":"u","message":"\/\u00e9\uD83C\uDF89","timestamp":1,"seq":1,"epoch":"ab"}"#
+        #expect(EncodedChatMessage(parsing: ByteBuffer(string: escaped)) != nil)
+    }
+
     @Test func aPayloadInsideALargerBufferIsReadFromItsReaderIndex() throws {
         var buffer = ByteBuffer(string: "xx")
         buffer.writeImmutableBuffer(EncodedChatMessage(message).bytes)

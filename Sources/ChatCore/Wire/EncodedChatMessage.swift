@@ -17,8 +17,9 @@ import NIOCore
 /// servers of the previous release (a rolling upgrade mixes them) read, and the fields the
 /// fan-out needs sit at known places: the room first, seq and epoch last (the publish script
 /// writes the tail, ``RedisPublishScript``). ``init(parsing:)`` walks the layout once, byte by
-/// byte (the strings are only skipped, honouring escapes, so text cannot fake a field), which
-/// costs about as much as copying the bytes and far less than `JSONDecoder`. A post id is not
+/// byte: the strings are only skipped (checking their escapes and UTF-8, so that what is framed
+/// is a valid text frame and text cannot fake a field), which costs about as much as copying
+/// the bytes and far less than `JSONDecoder`. A post id is not
 /// in the payload: no subscriber needs it (the publisher's ack comes from the script's reply).
 public struct EncodedChatMessage: Sendable {
     public let room: RoomID
@@ -137,20 +138,65 @@ public struct EncodedChatMessage: Sendable {
             return digits > 0 ? (negative ? -value : value) : nil
         }
 
-        /// A JSON string's contents after its opening quote, through the closing quote: no raw
-        /// control characters, every `\` followed by one more byte.
+        /// A JSON string's contents after its opening quote, through the closing quote: valid
+        /// UTF-8 (a text frame must be), no raw control characters, only JSON's escapes.
         mutating func skipString() -> Bool {
             while index < bytes.count {
                 let byte = bytes[index]
                 index += 1
                 switch byte {
                 case UInt8(ascii: "\""): return true
-                case UInt8(ascii: "\\"): index += 1
+                case UInt8(ascii: "\\"): guard skipEscape() else { return false }
                 case ..<0x20: return false
-                default: continue
+                case ..<0x80: continue
+                default: guard skipUTF8Sequence(lead: byte) else { return false }
                 }
             }
             return false
+        }
+
+        private mutating func skipEscape() -> Bool {
+            guard index < bytes.count else { return false }
+            let byte = bytes[index]
+            index += 1
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                return true
+            case UInt8(ascii: "u"):
+                guard bytes.count - index >= 4 else { return false }
+                for _ in 0..<4 {
+                    guard Self.isHexDigit(bytes[index]) else { return false }
+                    index += 1
+                }
+                return true
+            default:
+                return false
+            }
+        }
+
+        private static func isHexDigit(_ byte: UInt8) -> Bool {
+            (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte | 0x20)
+        }
+
+        /// The rest of a multi-byte UTF-8 sequence after its lead byte (RFC 3629: no overlong
+        /// forms, no surrogates, nothing above U+10FFFF).
+        private mutating func skipUTF8Sequence(lead: UInt8) -> Bool {
+            let continuations: Int
+            var second: ClosedRange<UInt8> = 0x80...0xBF
+            switch lead {
+            case 0xC2...0xDF: continuations = 1
+            case 0xE0: continuations = 2; second = 0xA0...0xBF
+            case 0xED: continuations = 2; second = 0x80...0x9F
+            case 0xE1...0xEF: continuations = 2
+            case 0xF0: continuations = 3; second = 0x90...0xBF
+            case 0xF1...0xF3: continuations = 3
+            case 0xF4: continuations = 3; second = 0x80...0x8F
+            default: return false
+            }
+            guard bytes.count - index >= continuations, second.contains(bytes[index]) else { return false }
+            for offset in 1..<continuations where !(0x80...0xBF).contains(bytes[index + offset]) { return false }
+            index += continuations
+            return true
         }
     }
 }
