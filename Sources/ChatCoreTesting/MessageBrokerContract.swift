@@ -131,6 +131,27 @@ public enum MessageBrokerContract {
             try expect(seen.messages.allSatisfy { $0.seq > 0 }, "every delivered message was in history: \(seen.messages.map(\.seq))")
             await subscription.cancel()
         },
+        ContractCase("an encoded subscription hands on each message as the one writer's bytes, in order") { fixture in
+            let room = Unique.room()
+            let publisher = try await fixture.makeBroker()
+            let encoded = Mutex<[EncodedChatMessage]>([])
+            let subscription = try await fixture.makeBroker().subscribeEncoded(to: room) { message in encoded.withLock { $0.append(message) } }
+            var published: [ChatMessage] = []
+            for index in 1...20 {
+                let text = index.isMultiple(of: 2) ? "m\(index) \"quoted\" \\ \n Zoë 🎉" : "m\(index)"
+                published.append(try await publisher.publish(draft(room, text)).message)
+            }
+            let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+            while encoded.withLock({ $0.count }) < published.count, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+            let received = encoded.withLock { $0 }
+            try expectEqual(received.map(\.position), published.map(\.position), "positions, in order")
+            try expect(received.allSatisfy { $0.room == room }, "the room")
+            try expect(
+                zip(received, published).allSatisfy { $0.bytes == EncodedChatMessage($1).bytes },
+                "every payload is the bytes ChatMessageJSON writes for the published message"
+            )
+            await subscription.cancel()
+        },
     ] + MessageBrokerEpochContract.cases
 
     static func draft(_ room: RoomID, _ text: String) -> MessageDraft {
