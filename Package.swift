@@ -281,7 +281,7 @@ if Context.environment["CHATD_FUZZ"] == "1" {
         target.swiftSettings = (target.swiftSettings ?? []) + sanitized
     }
     package.targets.append(.target(name: "CFuzzerDriver", path: "Sources/Fuzz/CFuzzerDriver"))
-    for name in ["FuzzInboundFrames", "FuzzDeflateOffer", "FuzzJoinRequest", "FuzzJSONBodies"] {
+    for name in ["FuzzInboundFrames", "FuzzDeflateOffer", "FuzzJoinRequest", "FuzzJSONBodies", "FuzzRedisPayload"] {
         package.targets.append(
             .executableTarget(
                 name: name,

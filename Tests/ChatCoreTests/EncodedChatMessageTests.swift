@@ -56,6 +56,11 @@ import Testing
         #"{"chatroom":7,"message":"m","user":"u","timestamp":1,"seq":1,"epoch":"ab"}"#,  // another field order
         #"{"chatroom":7,"user":"u","message":"m","timestamp":1,"seq":1234567890123456789,"epoch":"ab"}"#,  // 19 digits
         #"{"chatroom": 7,"user":"u","message":"m","timestamp":1,"seq":1,"epoch":"ab"}"#,  // other spacing
+        // Leading zeros are not JSON: clients would refuse the frame (found by FuzzRedisPayload).
+        #"{"chatroom":7,"user":"u","message":"m","timestamp":0850000000000,"seq":1,"epoch":"ab"}"#,
+        #"{"chatroom":07,"user":"u","message":"m","timestamp":1,"seq":1,"epoch":"ab"}"#,
+        #"{"chatroom":7,"user":"u","message":"m","timestamp":-01,"seq":1,"epoch":"ab"}"#,
+        #"{"chatroom":7,"user":"u","message":"m","timestamp":1,"seq":00,"epoch":"ab"}"#,
     ])
     func anythingElseIsRefused(_ payload: String) {
         #expect(EncodedChatMessage(parsing: ByteBuffer(string: payload)) == nil)

@@ -110,6 +110,19 @@ BODIES = {
     "control": '{"name": "a\\u0007b"}',
 }
 
+# Redis payloads: the fixed layout, escapes and UTF-8 in both strings, text shaped like the
+# tail, the format before epochs, a truncated one and another publisher's field order.
+PAYLOADS = {
+    "plain": '{"chatroom":7,"user":"Ann","message":"hi","timestamp":1700000000000,"seq":12,"epoch":"k3m9q2xa"}',
+    "escapes": '{"chatroom":1,"user":"Zo\\u00eb \\u674e","message":"a \\"quoted\\" \\\\ line\\nnext \\ud83d\\ude00","timestamp":-5,"seq":1,"epoch":"a"}',
+    "utf8": '{"chatroom":3,"user":"\u00e9","message":"\U0001F600 ,\\"epoch\\":\\"x\\"}","timestamp":0,"seq":999999999999999999,"epoch":"zzzzzzzz"}',
+    "pre-epoch": '{"chatroom":7,"user":"Ann","message":"hi","timestamp":1700000000000,"seq":12}',
+    "truncated": '{"chatroom":7,"user":"Ann","message":"hi","timestamp":1700000000000,"seq":12,"epoch":"k3',
+    # Once broke a check: a timestamp with a leading zero was framed for clients, not JSON.
+    "regression-leading-zero": '{"chatroom":7,"user":"Ann","message":"hi","timestamp":0850000000000,"seq":12,"epoch":"k3m9q2xa"}',
+    "reordered": '{"user":"Ann","chatroom":7,"message":"hi","timestamp":1700000000000,"seq":12,"epoch":"k3m9q2xa"}',
+}
+
 
 def write(target, seeds):
     folder = os.path.join(ROOT, target)
@@ -125,3 +138,4 @@ write("FuzzInboundFrames", frames_seeds())
 write("FuzzDeflateOffer", OFFERS)
 write("FuzzJoinRequest", JOINS)
 write("FuzzJSONBodies", BODIES)
+write("FuzzRedisPayload", PAYLOADS)

@@ -121,13 +121,15 @@ public struct EncodedChatMessage: Sendable {
             return matches
         }
 
-        /// Up to 18 digits (no overflow), optionally after a `-`.
+        /// Up to 18 digits (no overflow), optionally after a `-`, with no leading zero: JSON has
+        /// none, and the bytes go out to clients whose `JSON.parse` would refuse `0850`.
         mutating func integer(allowingSign: Bool = false) -> Int64? {
             var negative = false
             if allowingSign, index < bytes.count, bytes[index] == UInt8(ascii: "-") {
                 negative = true
                 index += 1
             }
+            let first = index
             var value: Int64 = 0
             var digits = 0
             while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]), digits < 18 {
@@ -135,7 +137,8 @@ public struct EncodedChatMessage: Sendable {
                 index += 1
                 digits += 1
             }
-            return digits > 0 ? (negative ? -value : value) : nil
+            guard digits > 0, digits == 1 || bytes[first] != UInt8(ascii: "0") else { return nil }
+            return negative ? -value : value
         }
 
         /// A JSON string's contents after its opening quote, through the closing quote: valid
