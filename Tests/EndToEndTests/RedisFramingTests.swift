@@ -66,7 +66,8 @@ struct RedisFramingTests {
             let cid = try await ChatClient.join(LoopbackHTTP.joinURL(port: setup.port, room: setup.room, token: try await token("Cid", setup)))
             try await MultiServerTests.waitForUsers(port: setup.port, room: setup.room, ["Ann", "Cid"])
             for foreign in ["hello from another tool", #"{"chatroom":\#(setup.room),"user":"x","message":"no epoch","timestamp":1,"seq":1}"#] {
-                _ = try await setup.redis.command(["PUBLISH", "chatroom:\(setup.room)", foreign])
+                // Pub/Sub channels of a database other than 0 carry its number (RedisKeys.channelNamespace).
+                _ = try await setup.redis.command(["PUBLISH", "db\(Self.redisDatabase):chatroom:\(setup.room)", foreign])
             }
             let text = "quote \" backslash \\ newline \n bell \u{07} Zoë 🎉 \"seq\":9,\"epoch\":\"x\"}"
             ann.post(id: "p1", text: text)

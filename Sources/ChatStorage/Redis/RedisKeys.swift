@@ -7,7 +7,16 @@ import ChatCore
 /// Redis or a replicated pair, not on Redis Cluster.
 enum RedisKeys {
     /// The pub/sub channel of a room: the seed's name, so other tools can listen in.
-    static func channel(_ room: RoomID) -> String { "chatroom:\(room.rawValue)" }
+    static func channel(_ room: RoomID, database: Int?) -> String { channelNamespace(database) + "chatroom:\(room.rawValue)" }
+
+    /// What goes in front of every channel name. Pub/Sub ignores SELECT: all databases of one
+    /// Redis share a single channel space, so two deployments on databases 1 and 2 would hear
+    /// each other's rooms (and take the other's messages for an epoch reset). Database 0 keeps
+    /// the seed's names; any other puts its number in front (`db3:chatroom:7`).
+    static func channelNamespace(_ database: Int?) -> String {
+        guard let database, database != 0 else { return "" }
+        return "db\(database):"
+    }
     /// The room's last assigned sequence number (INCR).
     static func sequence(_ room: RoomID) -> String { "chat:room:\(room.rawValue):seq" }
     /// The room's recent messages: a stream capped with MAXLEN ~; fields `seq`, `epoch`,
@@ -27,8 +36,8 @@ enum RedisKeys {
     static let chatLogGroup = "chat-log-indexers"
 
     /// A room's presence events (`join NAME`, `leave NAME`), published by the presence scripts.
-    static func presenceChannel(_ room: RoomID) -> String { presenceChannelPrefix + String(room.rawValue) }
-    static let presenceChannelPrefix = "chat:presence:events:"
+    static func presenceChannel(_ room: RoomID, database: Int?) -> String { presenceChannelPrefix(database) + String(room.rawValue) }
+    static func presenceChannelPrefix(_ database: Int?) -> String { channelNamespace(database) + "chat:presence:events:" }
 
     /// Who is in a room: a hash from connection (`server/number`) to user name.
     static func presence(_ room: RoomID) -> String { presenceRoomPrefix + String(room.rawValue) }

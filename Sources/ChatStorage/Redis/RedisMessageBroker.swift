@@ -62,7 +62,7 @@ public final class RedisMessageBroker: MessageBroker {
             on: commands,
             keys: [RedisKeys.sequence(draft.room), RedisKeys.recent(draft.room), RedisKeys.epoch(draft.room)],
             arguments: [
-                RedisKeys.channel(draft.room), RedisMessageCodec.prefix(of: draft), String(recentCapacity),
+                RedisKeys.channel(draft.room, database: commands.configuration.database), RedisMessageCodec.prefix(of: draft), String(recentCapacity),
                 draft.postID.map { RedisKeys.post(draft.room, user: draft.user, id: $0) } ?? "", String(max(1, windowMilliseconds)),
                 RoomEpoch.random().rawValue,
                 chatLogCapacity == nil ? "" : RedisKeys.chatLog, String(chatLogCapacity ?? 0),
@@ -97,7 +97,7 @@ public final class RedisMessageBroker: MessageBroker {
         to room: RoomID,
         deliver: @escaping @Sendable (EncodedChatMessage) -> Void
     ) async throws -> any BrokerSubscription {
-        let channel = RedisKeys.channel(room)
+        let channel = RedisKeys.channel(room, database: commands.configuration.database)
         let logger = self.logger
         let commands = self.commands
         let delivery = RedisRoomDelivery(

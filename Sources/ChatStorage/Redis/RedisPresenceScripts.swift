@@ -2,7 +2,7 @@
 /// server never sees a connection listed in a room but missing from its server's room set.
 ///
 /// Each script also publishes the room's presence events on its channel
-/// (``RedisKeys/presenceChannel(_:)``), `join NAME` for a user's first connection and
+/// (``RedisKeys/presenceChannel(_:database:)``), `join NAME` for a user's first connection and
 /// `leave NAME` for their last, in the same atomic step as the change. Telling first from
 /// last reads the room's hash: O(connections in the room) per change.
 enum RedisPresenceScripts {

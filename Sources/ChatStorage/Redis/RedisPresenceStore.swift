@@ -49,7 +49,7 @@ public final class RedisPresenceStore: PresenceStore {
             keys: [RedisKeys.presence(room), RedisKeys.serverRooms(connection.server), RedisKeys.presenceServers],
             arguments: [
                 RedisKeys.presenceField(connection), user.rawValue, String(room.rawValue), connection.server.rawValue,
-                RedisKeys.presenceChannel(room),
+                RedisKeys.presenceChannel(room, database: client.configuration.database),
             ]
         )
     }
@@ -63,12 +63,12 @@ public final class RedisPresenceStore: PresenceStore {
         _ = try await leaveScript.run(
             on: client,
             keys: [RedisKeys.presence(room)],
-            arguments: [RedisKeys.presenceField(connection), user.rawValue, RedisKeys.presenceChannel(room)]
+            arguments: [RedisKeys.presenceField(connection), user.rawValue, RedisKeys.presenceChannel(room, database: client.configuration.database)]
         )
     }
 
     public func watch(_ room: RoomID, deliver: @escaping @Sendable (PresenceEvent) -> Void) async throws -> any BrokerSubscription {
-        let channel = RedisKeys.presenceChannel(room)
+        let channel = RedisKeys.presenceChannel(room, database: client.configuration.database)
         let logger = logger
         let id = try await events.subscribe(to: channel) { payload in
             let text = String(buffer: payload)
@@ -166,7 +166,7 @@ public final class RedisPresenceStore: PresenceStore {
         let reply = try await reapScript.run(
             on: client,
             keys: [RedisKeys.serverRooms(server), RedisKeys.presenceServers, RedisKeys.lease(server)],
-            arguments: [server.rawValue, onlyIfLeaseExpired ? "1" : "0", RedisKeys.presenceRoomPrefix, RedisKeys.presenceChannelPrefix]
+            arguments: [server.rawValue, onlyIfLeaseExpired ? "1" : "0", RedisKeys.presenceRoomPrefix, RedisKeys.presenceChannelPrefix(client.configuration.database)]
         )
         guard let removed = reply.int else { throw RedisError("the reap script returned \(reply)") }
         return removed
