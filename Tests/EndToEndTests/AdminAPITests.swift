@@ -90,6 +90,8 @@ struct AdminAPITests {
             #expect(try await AdminHTTP.request(.POST, port: node.adminPort, "/v1/admin/users/Ann/disconnect", body: #"{"code": 3000}"#).status == 400)
             let long = String(repeating: "é", count: 62)  // 124 bytes
             #expect(try await AdminHTTP.request(.POST, port: node.adminPort, "/v1/admin/users/Ann/disconnect", body: #"{"reason": "\#(long)"}"#).status == 400)
+            let stranger = try await AdminHTTP.request(.POST, port: node.adminPort, "/v1/admin/users/Nobody/disconnect")
+            #expect(stranger.status == 200 && stranger.json?["localConnections"] as? Int == 0 && stranger.json?["code"] as? Int == 4000, "no body: the defaults")
             let disconnect = try await AdminHTTP.request(.POST, port: node.adminPort, "/v1/admin/users/Ann/disconnect", body: #"{"code": 4003, "reason": "banned"}"#)
             #expect(disconnect.status == 200)
             #expect(disconnect.json?["user"] as? String == "Ann" && disconnect.json?["code"] as? Int == 4003)

@@ -77,7 +77,8 @@ struct AdminAPI {
             try authorize(request)
             return try await publish(request, room: try RoomID(parsing: context.parameters.get("id") ?? ""))
         }
-        routes.add(.post, "/v1/admin/users/:name/disconnect", body: .json) { request, context in
+        // The body is optional; when there is one it must be JSON (checked in `disconnect`).
+        routes.add(.post, "/v1/admin/users/:name/disconnect") { request, context in
             try authorize(request)
             return try await disconnect(request, user: context.parameters.get("name") ?? "")
         }
@@ -130,10 +131,11 @@ struct AdminAPI {
 
     private func disconnect(_ request: Request, user rawUser: String) async throws -> Disconnected {
         let collected = try await request.body.collect(upTo: maximumBodyBytes)
-        let body =
-            collected.readableBytes == 0
-            ? Disconnect(code: nil, reason: nil)
-            : try JSONBody.decode(Disconnect.self, from: collected, example: #"{"code": 4000, "reason": "…"}"#)
+        var body = Disconnect(code: nil, reason: nil)
+        if collected.readableBytes > 0 {
+            try JSONBody.requireJSONContentType(request)
+            body = try JSONBody.decode(Disconnect.self, from: collected, example: #"{"code": 4000, "reason": "…"}"#)
+        }
         let user = try UserName(validating: rawUser)
         let code = body.code ?? 4000
         guard (4000...4999).contains(code) else { throw APIError(.badRequest, "code must be from 4000 to 4999") }
