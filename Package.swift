@@ -175,7 +175,8 @@ let package = Package(
         .target(
             name: "ChatTestServices",
             dependencies: [
-                // Reading the transport's metrics (TransportMetricsReading.swift).
+                // Reading the transport's and the chat log's metrics (TransportMetricsReading.swift).
+                "ChatStorage",
                 "ChatTransport",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

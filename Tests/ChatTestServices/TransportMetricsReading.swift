@@ -1,3 +1,4 @@
+import ChatStorage
 import ChatTransport
 import Metrics
 import Prometheus
@@ -70,4 +71,25 @@ extension TransportCounters {
     public var requestDeadlinesMissed: Int { rejected("request_deadline") }
     public var originsRefused: Int { rejected("origin") }
     public var storageFullRefusals: Int { rejected("storage_full") }
+}
+
+extension ChatLogMetrics {
+    /// Counts recording into a registry of their own, for a test to read.
+    public static func measured() -> any MetricsFactory {
+        PrometheusMetricsFactory(registry: PrometheusCollectorRegistry())
+    }
+
+    public var metrics: MetricsText {
+        guard let factory = factory as? PrometheusMetricsFactory else { return MetricsText("") }
+        return MetricsText(registry: factory.registry)
+    }
+
+    private func indexed(_ outcome: String) -> Int { metrics.int("chatd_chat_log_indexed_total", ["outcome": outcome]) }
+
+    public var indexed: Int { indexed("created") }
+    public var alreadyIndexed: Int { indexed("already_stored") }
+    public var rejected: Int { indexed("rejected") }
+    public var failedAttempts: Int { metrics.int("chatd_chat_log_failed_batches_total") }
+    public var claimed: Int { metrics.int("chatd_chat_log_claimed_total") }
+    public var dropped: Int { metrics.int("chatd_chat_log_dropped_total") }
 }
