@@ -26,12 +26,13 @@ struct AdminClusterTests {
         await flush.shutdown()
         let url = "redis://\(configuration.host):\(configuration.port)/\(redisDatabase)"
         let shared = ChatBackends.inMemory()
+        let rooms = UnsharedRoomIDs()
         var nodes: [AdminTestNode] = []
         for _ in 0..<2 {
             let server = ServerID.random()
             var connected = try await BackendSelection(redis: url, mariadb: nil, elasticsearch: nil).connect(server: server, logger: Logger(label: "test"))
             connected.ports.users = shared.users
-            connected.ports.rooms = shared.rooms
+            connected.ports.rooms = rooms
             nodes.append(
                 await AdminTestNode.start(backends: connected.ports, server: server, probes: connected.probes, lifecycle: connected.lifecycle)
             )
@@ -110,4 +111,15 @@ struct AdminClusterTests {
             return current == expected ? true : nil
         }
     }
+}
+
+/// Room ids no other test uses: Redis Pub/Sub channels (`chatroom:{id}`) are not per database,
+/// and the process tests' rooms are 1, 2, … on every database.
+final class UnsharedRoomIDs: RoomStore {
+    private let store = InMemoryRoomStore()
+    private let offset = Int64.random(in: 1_000_000...1_000_000_000)
+
+    func create() async throws -> RoomID { RoomID(try await store.create().rawValue + offset) }
+    func all() async throws -> [RoomID] { try await store.all().map { RoomID($0.rawValue + offset) } }
+    func contains(_ room: RoomID) async throws -> Bool { try await store.contains(RoomID(room.rawValue - offset)) }
 }

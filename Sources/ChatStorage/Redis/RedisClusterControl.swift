@@ -6,13 +6,15 @@ import NIOFoundationCompat
 
 /// ``ClusterControl`` on Redis: each heartbeat is a key with a TTL (``RedisKeys/node(_:)``),
 /// listed through a sorted set scored by expiry; commands go over the Pub/Sub channel
-/// ``RedisKeys/control`` on a subscriber connection of its own.
+/// ``RedisKeys/control(database:)`` on a subscriber connection of its own.
 public final class RedisClusterControl: ClusterControl {
     private let client: RedisClient
     private let subscriber: RedisSubscriber
     private let logger: Logger
+    private let channel: String
 
     public init(configuration: RedisConfiguration, client: RedisClient, logger: Logger) {
+        self.channel = RedisKeys.control(database: configuration.database)
         self.client = client
         self.subscriber = RedisSubscriber(configuration: configuration, logger: logger)
         self.logger = logger
@@ -46,19 +48,20 @@ public final class RedisClusterControl: ClusterControl {
 
     public func broadcast(_ command: ControlCommand) async throws {
         let json = String(decoding: try JSONEncoder().encode(command), as: UTF8.self)
-        try await client.command(["PUBLISH", RedisKeys.control, json])
+        try await client.command(["PUBLISH", channel, json])
     }
 
     public func listen(_ deliver: @escaping @Sendable (ControlCommand) -> Void) async throws -> any BrokerSubscription {
         let logger = logger
-        let id = try await subscriber.subscribe(to: RedisKeys.control) { payload in
+        let channel = channel
+        let id = try await subscriber.subscribe(to: channel) { payload in
             guard let command = try? JSONDecoder().decode(ControlCommand.self, from: Data(buffer: payload)) else {
-                logger.warning("ignoring an admin command that is not understood", metadata: ["channel": "\(RedisKeys.control)"])
+                logger.warning("ignoring an admin command that is not understood", metadata: ["channel": "\(channel)"])
                 return
             }
             deliver(command)
         }
-        return Listener(subscriber: subscriber, id: id)
+        return Listener(subscriber: subscriber, channel: channel, id: id)
     }
 
     /// Closes the subscriber connection (the command client belongs to the caller).
@@ -68,8 +71,9 @@ public final class RedisClusterControl: ClusterControl {
 
     private struct Listener: BrokerSubscription {
         let subscriber: RedisSubscriber
+        let channel: String
         let id: UInt64
-        func cancel() async { subscriber.unsubscribe(from: RedisKeys.control, id: id) }
+        func cancel() async { subscriber.unsubscribe(from: channel, id: id) }
     }
 
     private static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000) }
