@@ -57,5 +57,5 @@ struct AdminOptions: ParsableArguments {
     }
 }
 
-/// What the node list and `chatd_build_info` call this build.
+/// What the admin API's node list calls this build.
 let chatdVersion = "0.13.0"

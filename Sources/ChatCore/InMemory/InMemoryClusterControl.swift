@@ -1,4 +1,3 @@
-import Foundation
 import Synchronization
 
 /// ``ClusterControl`` for one process: the node list is this server's own heartbeat and a

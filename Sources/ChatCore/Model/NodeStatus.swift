@@ -30,9 +30,3 @@ public struct NodeStatus: Sendable, Codable, Equatable {
     /// Rooms with at least one connection on this server.
     public var rooms: Int { presence.count }
 }
-
-/// An admin command every server carries out (``ClusterControl/broadcast(_:)``).
-public enum ControlCommand: Sendable, Codable, Equatable {
-    /// Close every WebSocket of `user` with `code` and `reason`.
-    case disconnect(user: String, code: UInt16, reason: String)
-}

@@ -68,7 +68,7 @@ struct AdminAPI {
         var routes = RouteTable<ChatRequestContext>()
         routes.add(.get, "/metrics") { _, _ in
             Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                 body: .init(byteBuffer: ByteBuffer(string: await exposition()))
             )
         }

@@ -144,10 +144,10 @@ public final class TransportCounters: Sendable {
 
     /// One message fanned out to `recipients` members of one event loop: one count per batch,
     /// never per recipient; `latencyNanoseconds` is from its publish timestamp to the writes.
-    func countDeliveries(_ recipients: Int, latencyNanoseconds: Int64) {
+    func countDeliveries(_ recipients: Int, latencyNanoseconds: @autoclosure () -> Int64) {
         guard recipients > 0 else { return }
         deliveries.increment(by: Int64(recipients))
-        deliveryLatency.recordNanoseconds(max(0, latencyNanoseconds))
+        deliveryLatency.recordNanoseconds(max(0, latencyNanoseconds()))
     }
 
     // MARK: Outbound budget
