@@ -42,7 +42,6 @@ struct MetricsTests {
             }
             #expect(closed.int("chatd_rooms_active") == 0)
             #expect(closed.text.contains("# TYPE chatd_deliveries_total counter"))
-            #expect(closed.text.contains("process_resident_memory_bytes") == false, "process figures are chatd's (ChatdMetrics)")
             await node.stop()
         } catch {
             await node.stop()

@@ -62,4 +62,19 @@ struct ReadinessTests {
         #expect(try await ann.waitForClose() == .goingAway)
         await node.stop()
     }
+
+    /// chatd's own ServiceGroup: SIGTERM drains first, then the server stops.
+    @Test func chatdReportsDrainingAfterSIGTERMForTheDrainDelayThenExits() async throws {
+        let chatd = try ChatdProcess(["--host", "127.0.0.1", "--port", "0", "--drain-delay", "3"])
+        let port = try await chatd.listeningPort()
+        #expect(try await LoopbackHTTP.request(.GET, port: port, "/readyz").status == 200)
+        kill(chatd.process.processIdentifier, SIGTERM)
+        let draining = try await eventually("readyz says draining; log:\n\(chatd.output)") {
+            let reply = try await LoopbackHTTP.request(.GET, port: port, "/readyz")
+            return reply.status == 503 ? reply : nil
+        }
+        #expect(draining.json?["status"] as? String == "draining")
+        #expect(try await LoopbackHTTP.request(.GET, port: port, "/healthz").status == 200, "still serving while draining")
+        #expect(try await chatd.waitForExit() == 0)
+    }
 }
