@@ -1,4 +1,5 @@
 import ChatCore
+import Foundation
 import Hummingbird
 import Logging
 import NIOCore
@@ -31,7 +32,9 @@ public final class AdminServer: Service {
         self.settings = settings
         self.cluster = cluster
         self.logger = logger
-        let host = server.configuration.host
+        // A wildcard address says nothing to an operator: the node list shows the host's name.
+        let configured = server.configuration.host
+        let host = ["0.0.0.0", "::", ""].contains(configured) ? ProcessInfo.processInfo.hostName : configured
         let heartbeat = NodeHeartbeat(
             server: service.server, address: { "\(host):\(await server.listeningPort())" }, connections: server.connections,
             version: settings.version
