@@ -62,6 +62,6 @@ public struct TokenAuthenticator: Authenticator {
     }
 
     private func backend<T>(_ operation: String, _ body: () async throws -> T) async throws(ChatError) -> T {
-        try await ChatError.fromBackend(operation, logger: logger, message: "credential store failed", body)
+        try await ChatError.fromBackend(operation, port: "credentials", logger: logger, message: "credential store failed", body)
     }
 }

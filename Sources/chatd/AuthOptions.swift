@@ -11,7 +11,7 @@ struct AuthOptions: ParsableArguments {
     @Option(help: "token (chatd issues tokens; the default), jwt (your identity provider's) or none (the seed's open API) (env CHATD_AUTH).")
     var auth: String?
 
-    @Option(help: "The bearer token admin routes (DELETE /v1/users) need (env CHATD_ADMIN_TOKEN); unset: admin routes are refused.")
+    @Option(help: "The bearer token admin routes (DELETE /v1/users, the admin listener's /v1/admin/) need (env CHATD_ADMIN_TOKEN); unset: admin routes are refused.")
     var adminToken: String?
 
     @Flag(help: "Listing rooms, a room's users and searching need a token too.")

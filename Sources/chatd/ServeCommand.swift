@@ -30,9 +30,11 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Cross-site defences and abuse limits") var limits: LimitOptions
 
+    @OptionGroup(title: "Operations: metrics, health, admin API, logs") var operations: AdminOptions
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let logger = try Logging.bootstrap(level: logLevel ?? environment["CHATD_LOG_LEVEL"])
+        let logger = try Logging.bootstrap(level: logLevel ?? environment["CHATD_LOG_LEVEL"], format: operations.format(environment: environment))
         let host = host ?? environment["CHATD_HOST"] ?? "0.0.0.0"
         let port = try port ?? environment["CHATD_PORT"].map(Self.parsePort) ?? 8080
         guard (0...65535).contains(port) else {
@@ -48,23 +50,41 @@ struct ServeCommand: AsyncParsableCommand {
         var selection = try backends.selection(environment: environment)
         try limits.apply(to: &configuration, backends: &selection)
         try pipeline.apply(to: &selection, environment: environment)
+        let adminSettings = try operations.settings(token: configuration.access.adminToken, environment: environment)
+        let drainDelay = try operations.drain
         let serverID = ServerID.random()
         let connected = try await selection.connect(server: serverID, logger: logger)
         let backends = connected.ports
         let service = ChatService(backends: backends, server: serverID, logger: logger)
         let authenticator = makeAuthenticator(backends.credentials)
         AuthOptions.warnIfOpen(configuration, logger: logger)
-        let server = ChatServer(service: service, authenticator: authenticator, configuration: configuration, logger: logger)
+        let metrics = ChatdMetrics.bootstrap(chatLogFigures: connected.chatLogFigures)
+        let readiness = Readiness(probes: connected.probes)
+        let server = ChatServer(service: service, authenticator: authenticator, configuration: configuration, logger: logger, readiness: readiness)
+        let admin = AdminServer(
+            settings: adminSettings, server: server, service: service, cluster: backends.cluster, exposition: { await metrics.exposition() },
+            logger: logger
+        )
         logger.info("chatd starting", metadata: ["server": "\(service.server)", "backends": "\(selection.summary)", "auth": "\(configuration.access.mode.rawValue)"])
         let announce = Task {
             let bound = await server.listeningPort()
             let speaks = configuration.tls == nil ? "HTTP API, WebSocket join" : "HTTPS API, WebSocket join over wss; TLS only"
             logger.info("chatd listening on \(host):\(bound) (\(speaks), browser client at /)")
         }
-        defer { announce.cancel() }
-        // Services stop in reverse order: the server first (no more posts), then the backends
+        let announceAdmin = Task {
+            let bound = await admin.listeningPort()
+            logger.info("admin listener on \(adminSettings.host):\(bound) (/metrics, /healthz, /readyz, /v1/admin/)")
+        }
+        defer {
+            announce.cancel()
+            announceAdmin.cancel()
+        }
+        // Services stop in reverse order: the drain first (/readyz says draining for
+        // --drain-delay), then the server (no more posts), the admin listener, then the backends
         // (the chat log drained, presence released, pools closed).
-        let services: [any Service] = [BackendLifecycleService(lifecycle: connected.lifecycle), server]
+        let services: [any Service] = [
+            BackendLifecycleService(lifecycle: connected.lifecycle), admin, server, DrainService(readiness: readiness, delay: drainDelay),
+        ]
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChatTransport
+import Prometheus
 
 /// `fanout-cost`: the CPU cost of broadcasting one message to a room's local members, with
 /// compression off, with a deflater per connection, and with chatd's one-encode compression.
@@ -23,17 +24,21 @@ struct FanOutCost: ParsableCommand {
     @Option(help: "Modes to run: plain, per-connection, one-encode.")
     var mode: [String] = FanOutCostBenchmark.Mode.allCases.map(\.rawValue)
 
+    @Flag(help: "Record the fan-out's metrics into a Prometheus registry, as chatd does (docs/operations.md).")
+    var metrics = false
+
     func run() throws {
         let modes = try mode.map { name in
             guard let mode = FanOutCostBenchmark.Mode(rawValue: name) else { throw ValidationError("unknown mode '\(name)'") }
             return mode
         }
-        print("members=\(members) messages=\(messages) text_bytes=\(textBytes)")
+        let factory = metrics ? PrometheusMetricsFactory(registry: PrometheusCollectorRegistry()) : nil
+        print("members=\(members) messages=\(messages) text_bytes=\(textBytes) metrics=\(metrics ? "prometheus" : "off")")
         print("mode            cpu_s   us/broadcast  ns/delivery  bytes/delivery")
         var plainCost: Double?
         for mode in modes {
-            _ = try FanOutCostBenchmark.run(mode: mode, members: members, messages: max(1, messages / 10), textBytes: textBytes)  // warm-up
-            let result = try FanOutCostBenchmark.run(mode: mode, members: members, messages: messages, textBytes: textBytes)
+            _ = try FanOutCostBenchmark.run(mode: mode, members: members, messages: max(1, messages / 10), textBytes: textBytes, metrics: factory)  // warm-up
+            let result = try FanOutCostBenchmark.run(mode: mode, members: members, messages: messages, textBytes: textBytes, metrics: factory)
             if mode == .plain { plainCost = result.nanosecondsPerDelivery }
             let ratio = plainCost.map { String(format: "  (%.2fx plain)", result.nanosecondsPerDelivery / $0) } ?? ""
             print(

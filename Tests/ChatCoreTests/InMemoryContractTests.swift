@@ -29,6 +29,13 @@ import Testing
         try await contract.run(against: InMemoryPresenceStore())
     }
 
+    /// In memory the cluster is this process: both handles are one object.
+    @Test(arguments: ClusterControlContract.cases)
+    func clusterControl(_ contract: ContractCase<ClusterControlContract.Fixture>) async throws {
+        let cluster = InMemoryClusterControl()
+        try await contract.run(against: ClusterControlContract.Fixture(first: cluster, second: cluster))
+    }
+
     @Test(arguments: MessageBrokerContract.cases)
     func messageBroker(_ contract: ContractCase<BrokerFixture>) async throws {
         let broker = InMemoryMessageBroker()

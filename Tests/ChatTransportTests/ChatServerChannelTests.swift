@@ -1,4 +1,5 @@
 import ChatCore
+import ChatTestServices
 import Hummingbird
 import HummingbirdCore
 import Logging
@@ -13,7 +14,7 @@ import Testing
 @Suite(.timeLimit(.minutes(1)))
 struct ChatServerChannelTests {
     let service = ChatService(backends: .inMemory())
-    let counters = TransportCounters()
+    let counters = TransportCounters.measured()
     let logger = Logger(label: "test")
 
     func makeChannel(configuration: ChatServerConfiguration = .init(), limiter: ConnectionLimiter? = nil) -> ChatServerChannel {

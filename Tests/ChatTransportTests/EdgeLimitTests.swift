@@ -1,4 +1,5 @@
 import ChatCore
+import ChatTestServices
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1

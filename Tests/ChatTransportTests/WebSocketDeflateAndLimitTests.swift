@@ -1,3 +1,4 @@
+import ChatTestServices
 import NIOCore
 import NIOEmbedded
 import NIOWebSocket

@@ -1,3 +1,4 @@
+import ChatTestServices
 import Logging
 import NIOCore
 import NIOEmbedded
@@ -27,7 +28,7 @@ import Testing
     let channel = EmbeddedChannel()
     let counter = IOCounter()
     let session = Session()
-    let counters = TransportCounters()
+    let counters = TransportCounters.measured()
     let handler: WebSocketProtocolHandler
 
     init(limits: WebSocketLimits = Self.limits, deflate: NegotiatedDeflate? = nil) throws {

@@ -1,5 +1,6 @@
 import ChatAuth
 import ChatCore
+import ChatTestServices
 import ChatTransport
 import Crypto
 import Foundation

@@ -1,4 +1,5 @@
 import ChatCore
+import ChatTestServices
 import ChatTransport
 import NIOCore
 import Testing

@@ -29,7 +29,7 @@ trap stop EXIT
 targets=()
 for i in $(seq 0 $((count - 1))); do
     # shellcheck disable=SC2086
-    "$bin/chatd" --host 127.0.0.1 --port $((port + i)) --max-connections-per-address 1000000 --connection-rate 1000000 $chatd_flags 2>"$logs/$i.log" &
+    "$bin/chatd" --host 127.0.0.1 --port $((port + i)) --max-connections-per-address 1000000 --connection-rate 1000000 --admin-port 0 $chatd_flags 2>"$logs/$i.log" &
     pids+=($!)
     targets+=(--url "http://127.0.0.1:$((port + i))" --server-pid "$!")
 done

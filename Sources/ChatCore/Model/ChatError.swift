@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 
 /// Errors of the chat domain. Each has a message fit to show a client; transports map the case
 /// to a status (HTTP) or close code (WebSocket).
@@ -43,13 +44,17 @@ extension ChatError {
     /// Runs a backend call and maps its failure the one way callers expect: a ``ChatError``
     /// passes through, anything else is logged and becomes ``backendUnavailable(_:)``.
     public static func fromBackend<T>(
-        _ operation: String, logger: Logger, message: Logger.Message = "backend failed", _ body: () async throws -> T
+        _ operation: String, port: String = "store", logger: Logger, message: Logger.Message = "backend failed",
+        _ body: () async throws -> T
     ) async throws(ChatError) -> T {
         do {
             return try await body()
         } catch let error as ChatError {
             throw error
         } catch {
+            // `port` names the ChatCore port (broker, presence, users, ...): which backend
+            // serves it is the deployment's (docs/operations.md, "Metrics").
+            Counter(label: "chatd_backend_errors_total", dimensions: [("backend", port), ("operation", operation)]).increment()
             logger.error(message, metadata: ["operation": "\(operation)", "error": "\(error)"])
             throw .backendUnavailable(operation)
         }

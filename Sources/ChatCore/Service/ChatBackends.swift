@@ -8,6 +8,8 @@ public struct ChatBackends: Sendable {
     public var log: any MessageLog
     /// Token and password hashes (used by the authentication of `--auth token`).
     public var credentials: any CredentialStore
+    /// The servers' heartbeats and admin commands (the admin API's node list and disconnect).
+    public var cluster: any ClusterControl = InMemoryClusterControl()
 
     public init(
         users: any UserStore,

@@ -261,6 +261,18 @@ public final class ChatService: Sendable {
     }
 
     private func backend<T>(_ operation: String, _ body: () async throws -> T) async throws(ChatError) -> T {
-        try await ChatError.fromBackend(operation, logger: logger, body)
+        try await ChatError.fromBackend(operation, port: Self.port(of: operation), logger: logger, body)
+    }
+
+    /// The port an operation of ``backend(_:_:)`` uses: the `backend` of `chatd_backend_errors_total`.
+    static func port(of operation: String) -> String {
+        switch operation {
+        case "create user", "delete users", "look up user": "users"
+        case "create room", "list rooms", "look up room": "rooms"
+        case "list room users", "enter room", "leave room", "watch presence": "presence"
+        case "publish", "subscribe": "broker"
+        case "search chat log": "log"
+        default: "store"
+        }
     }
 }

@@ -1,5 +1,6 @@
 import ChatCore
 import Logging
+import Metrics
 import NIOCore
 import Synchronization
 
@@ -20,29 +21,17 @@ import Synchronization
 /// - The stream stays bounded: acknowledged entries are trimmed (XTRIM MINID, never past the
 ///   oldest pending or undelivered entry); the script's MAXLEN ~ cap is the last resort.
 public final class RedisChatLogIndexer: Sendable {
-    public struct Counters: Sendable, Equatable {
-        /// Messages Elasticsearch confirmed as newly created.
-        public var indexed = 0
-        /// Messages that were stored already (409): re-claimed or retried.
-        public var alreadyIndexed = 0
-        /// Entries Elasticsearch refused for good, or that were not chat messages.
-        public var rejected = 0
-        /// Entries claimed from consumers that stopped acknowledging.
-        public var claimed = 0
-        /// Batches that failed and stayed pending for a retry.
-        public var failedAttempts = 0
-    }
-
     private struct State {
         var workers: [Task<Void, Never>] = []
         var clients: [RedisClient] = []
         var stopping = false
-        var counters = Counters()
     }
 
     public let settings: RedisChatLogSettings
     /// This chatd's consumers are `{server}-{n}`.
     public let server: ServerID
+    /// Its counts (`path="stream"`).
+    public let metrics: ChatLogMetrics
     private let configuration: RedisConfiguration
     private let elasticsearch: ElasticsearchClient
     private let logger: Logger
@@ -53,17 +42,17 @@ public final class RedisChatLogIndexer: Sendable {
         elasticsearch: ElasticsearchClient,
         server: ServerID,
         settings: RedisChatLogSettings = .init(),
+        metrics factory: any MetricsFactory = MetricsSystem.factory,
         logger: Logger
     ) {
         precondition(settings.batchSize > 0 && settings.batchesInFlight > 0)
+        self.metrics = ChatLogMetrics(path: "stream", factory: factory)
         self.configuration = configuration
         self.elasticsearch = elasticsearch
         self.server = server
         self.settings = settings
         self.logger = logger
     }
-
-    public var counters: Counters { state.withLock { $0.counters } }
 
     /// Starts the consumers; returns at once.
     public func start() {
@@ -165,7 +154,7 @@ public final class RedisChatLogIndexer: Sendable {
             } catch {
                 if Task.isCancelled { return }
                 if let redisError = error as? RedisError, redisError.code == "NOGROUP" { groupReady = false }
-                state.withLock { $0.counters.failedAttempts += 1 }
+                metrics.countFailedBatch()
                 if !failing {
                     logger.warning("chat log: indexing from the stream failed; entries stay pending and are retried", metadata: ["error": "\(error)"])
                 }
@@ -190,7 +179,7 @@ public final class RedisChatLogIndexer: Sendable {
         var retry = 0
         var firstReason = ""
         var outcomeIndex = 0
-        var counts = Counters()
+        var counts = (created: 0, alreadyStored: 0, rejected: 0)
         for entry in entries {
             guard let message = entry.message else {
                 counts.rejected += 1  // not a chat message (or trimmed): nothing to index
@@ -200,8 +189,8 @@ public final class RedisChatLogIndexer: Sendable {
             let outcome = outcomes[outcomeIndex]
             outcomeIndex += 1
             switch outcome {
-            case .created: counts.indexed += 1
-            case .alreadyStored: counts.alreadyIndexed += 1
+            case .created: counts.created += 1
+            case .alreadyStored: counts.alreadyStored += 1
             case .rejected(let status, let reason):
                 counts.rejected += 1
                 logger.error(
@@ -217,11 +206,7 @@ public final class RedisChatLogIndexer: Sendable {
         if !settled.isEmpty {
             _ = try await client.command(["XACK", RedisKeys.chatLog, RedisKeys.chatLogGroup] + settled)
         }
-        state.withLock { state in
-            state.counters.indexed += counts.indexed
-            state.counters.alreadyIndexed += counts.alreadyIndexed
-            state.counters.rejected += counts.rejected
-        }
+        metrics.countIndexed(created: counts.created, alreadyStored: counts.alreadyStored, rejected: counts.rejected)
         if retry > 0 {
             throw ElasticsearchError.bulkItemsFailed(failed: retry, of: entries.count, firstReason: firstReason)
         }
@@ -248,7 +233,7 @@ public final class RedisChatLogIndexer: Sendable {
             guard let fields = reply.array, fields.count >= 2, let next = fields[0].string else { return }
             let claimed = fields[1].array?.count ?? 0
             if claimed > 0 {
-                state.withLock { $0.counters.claimed += claimed }
+                metrics.countClaimed(claimed)
                 logger.notice("chat log: claimed entries another indexer left pending", metadata: ["count": "\(claimed)"])
             }
             if next == "0-0" { return }

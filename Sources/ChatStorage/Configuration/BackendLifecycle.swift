@@ -28,4 +28,13 @@ public struct BackendLifecycle: Sendable {
 public struct ConnectedBackends: Sendable {
     public var ports: ChatBackends
     public var lifecycle: BackendLifecycle
+    /// One ping per configured backend, by name (`redis`, `mariadb`, `elasticsearch`): what
+    /// `GET /readyz` asks (none for the in-memory default).
+    public var probes: [String: BackendProbe] = [:]
+    /// The durable chat-log stream's length and pending entries (with Redis and Elasticsearch),
+    /// for `chatd_chat_log_pending` and its oldest pending age; nil without that stream.
+    public var chatLogFigures: (@Sendable () async throws -> ChatLogFigures)? = nil
 }
+
+/// Asks a backend whether it answers; throws when it does not.
+public typealias BackendProbe = @Sendable () async throws -> Void

@@ -76,12 +76,15 @@ public struct BackendSelection: Sendable {
     public func connect(server: ServerID, logger: Logger) async throws(BackendUnavailable) -> ConnectedBackends {
         var backends = ChatBackends.inMemory(capacity: memoryCapacity)
         var lifecycle = BackendLifecycle()
+        var probes: [String: BackendProbe] = [:]
+        var chatLogFigures: (@Sendable () async throws -> ChatLogFigures)?
         var elasticsearchLog: ElasticsearchMessageLog?
         if let elasticsearch {
             do {
                 let log = try await ElasticsearchMessageLog.connect(to: elasticsearch, logger: logger)
                 backends.log = log
                 elasticsearchLog = log
+                probes["elasticsearch"] = { _ = try await log.client.send(.GET, "/") }
                 // Drained first (it stops its feed, then flushes its queue), while Redis is open.
                 lifecycle.add { timeout in await log.shutdown(within: timeout) }
             } catch let error as ElasticsearchError {
@@ -102,8 +105,9 @@ public struct BackendSelection: Sendable {
             backends.rooms = MariaDBRoomStore(pool: pool)
             backends.credentials = MariaDBCredentialStore(pool: pool)
             lifecycle.add { _ in await pool.shutdown() }
+            probes["mariadb"] = { _ = try await pool.query("SELECT 1") }
         }
-        guard let redis else { return ConnectedBackends(ports: backends, lifecycle: lifecycle) }
+        guard let redis else { return ConnectedBackends(ports: backends, lifecycle: lifecycle, probes: probes) }
         let configuration: RedisConfiguration
         do {
             configuration = try RedisConfiguration(endpoint: redis)
@@ -139,18 +143,23 @@ public struct BackendSelection: Sendable {
             let feed = RedisChatLogIndexer(configuration: configuration, elasticsearch: log.client, server: server, settings: chatLog, logger: logger)
             log.feed = feed
             feed.start()
+            chatLogFigures = { try await feed.figures() }
         }
         // Rooms stay in this process until MariaDB is configured, so until then the cached list
         // is this server's own: other servers' lists differ and must not be served from it.
         let namespace = mariadb == nil ? "chat:server:\(server.rawValue)" : nil
         let cache = RedisChatCache(client: client, namespace: namespace)
         backends.rooms = CachingRoomStore(base: backends.rooms, cache: cache, logger: logger)
+        let cluster = RedisClusterControl(configuration: configuration, client: client, logger: logger)
+        backends.cluster = cluster
+        probes["redis"] = { try await client.command(["PING"]) }
         lifecycle.add { _ in
             await presence.shutdown()  // this server's users leave at once, not after the lease
             await broker.shutdown()
+            await cluster.shutdown()
             await client.shutdown()
         }
-        return ConnectedBackends(ports: backends, lifecycle: lifecycle)
+        return ConnectedBackends(ports: backends, lifecycle: lifecycle, probes: probes, chatLogFigures: chatLogFigures)
     }
 
     /// A pool on the database, once it answered and its schema is recent enough.

@@ -1,6 +1,7 @@
 import ChatCore
 import Foundation
 import Logging
+import Metrics
 import NIOCore
 
 /// Writes the chat log to Elasticsearch in the background, in `_bulk` batches, so posting a
@@ -14,13 +15,13 @@ import NIOCore
 ///   the queue and is retried with capped exponential backoff, in order, until it is confirmed.
 /// - The buffer is bounded (``Settings/capacity``). Beyond it ``enqueue(_:)`` refuses the excess
 ///   with ``ElasticsearchError/bufferFull(dropped:capacity:)``: the caller (ChatService.post)
-///   logs every refused message with its room and seq, and ``Counters/dropped`` counts them.
+///   logs every refused message with its room and seq, and ``ChatLogMetrics`` counts them (`chatd_chat_log_dropped_total`).
 ///   Blocking the post instead would stall every room on an archive outage.
 /// - A whole request that fails (unreachable, timeout, 5xx, 429, but also 401/403 or a proxy's
 ///   4xx) is retried without limit: the queue keeps until the cause is fixed, one warning per
-///   outage says why, and ``Counters/failedAttempts`` counts the attempts.
+///   outage says why, and `chatd_chat_log_failed_batches_total` counts the attempts.
 /// - Items Elasticsearch rejects for good (a 4xx other than 409 and 429, e.g. a mapping error)
-///   are logged and counted in ``Counters/rejected`` rather than retried forever, which would
+///   are logged and counted (`chatd_chat_log_indexed_total{outcome="rejected"}`) rather than retried forever, which would
 ///   stall the whole log behind one bad document.
 /// - ``shutdown(within:)`` keeps flushing (with retries) until the queue is empty or the time
 ///   is up, then logs how many messages were left unindexed.
@@ -40,19 +41,6 @@ public actor ElasticsearchBulkIndexer {
         public var refreshOnWrite = true
 
         public init() {}
-    }
-
-    public struct Counters: Sendable, Equatable {
-        /// Messages Elasticsearch confirmed as newly created.
-        public var indexed = 0
-        /// Messages that were already stored (409 on `create`): a retried batch.
-        public var alreadyIndexed = 0
-        /// Messages refused because the buffer was full.
-        public var dropped = 0
-        /// Messages Elasticsearch rejected for good.
-        public var rejected = 0
-        /// `_bulk` requests that failed and were retried.
-        public var failedAttempts = 0
     }
 
     private struct Entry {
@@ -75,9 +63,11 @@ public actor ElasticsearchBulkIndexer {
     private var failing = false
     private var stopDeadline: ContinuousClock.Instant?
     private var loop: Task<Void, Never>?
-    public private(set) var counters = Counters()
+    /// Its counts (`path="queue"`).
+    public nonisolated let metrics: ChatLogMetrics
 
-    public init(client: ElasticsearchClient, settings: Settings = Settings(), logger: Logger) {
+    public init(client: ElasticsearchClient, settings: Settings = Settings(), metrics factory: any MetricsFactory = MetricsSystem.factory, logger: Logger) {
+        self.metrics = ChatLogMetrics(path: "queue", factory: factory)
         self.client = client
         self.settings = settings
         self.logger = logger
@@ -100,7 +90,7 @@ public actor ElasticsearchBulkIndexer {
         }
         let refused = messages.count - min(messages.count, room)
         if refused > 0 {
-            counters.dropped += refused
+            metrics.countDropped(refused)
             throw ElasticsearchError.bufferFull(dropped: refused, capacity: settings.capacity)
         }
     }
@@ -162,7 +152,7 @@ public actor ElasticsearchBulkIndexer {
                 failing = false
                 backoff = settings.initialBackoff
             } catch {
-                counters.failedAttempts += 1
+                metrics.countFailedBatch()
                 if !failing {
                     logger.warning("chat log: bulk write failed; retrying with backoff", metadata: ["error": "\(error)", "backlog": "\(queue.count)"])
                 } else {
@@ -195,13 +185,13 @@ public actor ElasticsearchBulkIndexer {
         for (entry, outcome) in zip(batch, outcomes) {
             switch outcome {
             case .created:
-                counters.indexed += 1
+                metrics.countIndexed(created: 1)
             case .alreadyStored:
-                counters.alreadyIndexed += 1
+                metrics.countIndexed(alreadyStored: 1)
             case .retry(let reason):
                 retry.append(Retry(ticket: entry.ticket, reason: reason))
             case .rejected(let status, let reason):
-                counters.rejected += 1
+                metrics.countIndexed(rejected: 1)
                 logger.error(
                     "chat log: Elasticsearch rejected a message; it will not be in the log",
                     metadata: ["room": "\(entry.message.room)", "epoch": "\(entry.message.epoch)", "seq": "\(entry.message.seq)", "status": "\(status)", "error": "\(reason)"]

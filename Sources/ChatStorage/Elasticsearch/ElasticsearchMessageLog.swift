@@ -1,6 +1,7 @@
 import ChatCore
 import Foundation
 import Logging
+import Metrics
 import NIOCore
 import Synchronization
 
@@ -37,9 +38,13 @@ public final class ElasticsearchMessageLog: MessageLog {
     private let feeder = Mutex<RedisChatLogIndexer?>(nil)
     private let sharedCount = Atomic<Int>(0)
 
-    public init(client: ElasticsearchClient, indexer settings: ElasticsearchBulkIndexer.Settings = .init(), logger: Logger) {
+    /// `metrics` makes the indexer's counts (``ChatLogMetrics``).
+    public init(
+        client: ElasticsearchClient, indexer settings: ElasticsearchBulkIndexer.Settings = .init(),
+        metrics: any MetricsFactory = MetricsSystem.factory, logger: Logger
+    ) {
         self.client = client
-        self.indexer = ElasticsearchBulkIndexer(client: client, settings: settings, logger: logger)
+        self.indexer = ElasticsearchBulkIndexer(client: client, settings: settings, metrics: metrics, logger: logger)
         self.logger = logger
     }
 

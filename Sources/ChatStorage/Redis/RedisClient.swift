@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import NIOCore
 import NIOSSL
 import NIOPosix
@@ -165,6 +166,7 @@ public final class RedisClient: Sendable {
         outageReported.store(false, ordering: .relaxed)
         if opened.add(1, ordering: .relaxed).newValue > 1 {
             logger.info("reconnected to Redis", metadata: ["redis": "\(configuration.address)"])
+            Counter(label: "chatd_redis_reconnects_total").increment()
         }
         connection.closeFuture.whenComplete { _ in self.connectionClosed(connection) }
         return connection

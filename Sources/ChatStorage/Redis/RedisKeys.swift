@@ -48,6 +48,13 @@ enum RedisKeys {
     static let presenceServers = "chat:presence:servers"
     /// A server's lease: present while the server lives, refreshed well within its TTL.
     static func lease(_ server: ServerID) -> String { "chatd:server:\(server.rawValue)" }
+    /// A server's heartbeat for the admin API (its ``NodeStatus`` as JSON, PX its TTL), and the
+    /// set of servers that beat (a sorted set scored by expiry), so listing them needs no scan.
+    static func node(_ server: String) -> String { "chatd:node:\(server)" }
+    static let nodes = "chatd:nodes"
+    /// Admin commands for every server (``ControlCommand`` as JSON). Pub/Sub channels are not
+    /// per database, so servers on another database of the same Redis get a channel of their own.
+    static func control(database: Int?) -> String { (database ?? 0) == 0 ? "chatd:control" : "chatd:control:\(database!)" }
 
     /// A presence hash field. Reaping matches the server part exactly (the rest must be the
     /// number), so a server id containing `/` cannot take another server's connections along.

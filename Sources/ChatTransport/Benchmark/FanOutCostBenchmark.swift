@@ -1,6 +1,7 @@
 import ChatCore
 import CompressNIO
 import Foundation
+import Metrics
 import NIOCore
 import NIOEmbedded
 
@@ -32,9 +33,12 @@ package enum FanOutCostBenchmark {
         package var nanosecondsPerDelivery: Double { cpuSeconds * 1e9 / Double(messages * members) }
     }
 
-    package static func run(mode: Mode, members memberCount: Int, messages: Int, textBytes: Int) throws -> Result {
+    /// `metrics` records the fan-out's metrics as chatd does (nil: swift-metrics' no-op factory).
+    package static func run(
+        mode: Mode, members memberCount: Int, messages: Int, textBytes: Int, metrics: (any MetricsFactory)? = nil
+    ) throws -> Result {
         let loop = EmbeddedEventLoop()
-        let counters = TransportCounters()
+        let counters = TransportCounters(factory: metrics ?? NOOPMetricsHandler.instance)
         // With the outbound budget chatd runs with (its default), so its accounting is measured too.
         let hub = LoopRoomHub(
             eventLoop: loop, slowConsumers: SlowConsumerPolicy(maximumQueuedBytes: 1 << 30, grace: .seconds(60)), counters: counters,

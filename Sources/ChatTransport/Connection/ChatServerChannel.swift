@@ -39,6 +39,8 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
     let configuration: ChatServerConfiguration
     let access: AccessControl
     let limiter: ConnectionLimiter
+    /// The joined sockets, for the admin API (and `chatd_connections`).
+    var connections: LocalConnections?
 
     init(
         responder: @escaping HTTPChannelHandler.Responder,
@@ -225,6 +227,14 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
         try channel.pipeline.syncOperations.addHandler(member, position: tls.map { .after($0) } ?? .first)
         try channel.pipeline.syncOperations.addHandler(socket)
         CredentialExpiry.schedule(expiresAt, closing: socket, on: channel, counters: counters)
+        if let connections {
+            // Held until the channel closes, when the entry (and with it the socket) is dropped.
+            let bound = NIOLoopBound(socket, eventLoop: channel.eventLoop)
+            connections.add(connection, user: user, room: room) { code, reason in
+                bound.eventLoop.execute { bound.value.close(code, reason: reason) }
+            }
+            channel.closeFuture.whenComplete { _ in connections.remove(connection) }
+        }
         session.start()
     }
 }

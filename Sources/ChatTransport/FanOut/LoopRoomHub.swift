@@ -69,6 +69,7 @@ final class LoopRoomHub {
         // Members mostly share one variant: keep the last one at hand instead of asking the
         // message (and its lock) per recipient.
         var lastVariant: (variant: FrameVariant, frame: ByteBuffer) = (.seedPlain, message.plain)
+        var delivered = 0
         for member in members {
             switch member.sequencer.receive(message.position, payload: message) {
             case .deliver:
@@ -77,12 +78,15 @@ final class LoopRoomHub {
                 }
                 member.writeFrame(lastVariant.frame)
                 markDirty(member)
+                delivered += 1
             case .held, .duplicate:
                 break
             case .overflow:
                 member.close(.init(codeNumber: 1013), reason: "too many messages while joining; try again")
             }
         }
+        // Once per message per loop, never per recipient (docs/operations.md, "Metrics").
+        counters.countDeliveries(delivered, latencyNanoseconds: message.nanosecondsSincePublished())
     }
 
     /// Writes a presence event's frame to every live `chat.v2` member of `room` on this loop

@@ -1,4 +1,5 @@
 import ChatCore
+import Foundation
 import NIOCore
 import Synchronization
 
@@ -20,6 +21,8 @@ struct FrameVariant: Hashable, Sendable {
 /// that each is made exactly once.
 final class OutboundChatFrame: Sendable {
     let position: MessagePosition
+    /// When the message was published (milliseconds since 1970), for the delivery latency.
+    let timestamp: Int64
     /// FIN + text frame with the JSON payload, for seed clients without permessage-deflate.
     let plain: ByteBuffer
     private let message: EncodedChatMessage
@@ -28,9 +31,15 @@ final class OutboundChatFrame: Sendable {
 
     init(_ message: EncodedChatMessage, compressors: FrameCompressors?, allocator: ByteBufferAllocator) {
         self.position = message.position
+        self.timestamp = message.timestamp
         self.plain = ChatFrameEncoder.textFrame(for: message, allocator: allocator)
         self.message = message
         self.compressors = compressors
+    }
+
+    /// Nanoseconds from the publish timestamp to now (the wall clock: it crosses servers).
+    func nanosecondsSincePublished() -> Int64 {
+        Int64((Date().timeIntervalSince1970 * 1_000_000_000).rounded()) - timestamp * 1_000_000
     }
 
     /// The frame for a seed recipient that negotiated `windowBits` (nil: no compression).

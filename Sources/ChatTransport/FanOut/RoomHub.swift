@@ -42,7 +42,7 @@ final class RoomHub: Sendable {
 
     private let service: ChatService
     private let slowConsumers: SlowConsumerPolicy
-    private let counters: TransportCounters
+    let counters: TransportCounters
     private let compressors: FrameCompressors?
     private let flushWindow: TimeAmount
     private let budget: OutboundBudget?
@@ -94,6 +94,7 @@ final class RoomHub: Sendable {
                     }
                 }
                 state.rooms[room] = RoomEntry(generation: generation, targets: [], subscription: subscription, presence: presence)
+                counters.countActiveRoom(1)
             }
             let loopID = ObjectIdentifier(loop)
             if let index = state.rooms[room]!.targets.firstIndex(where: { ObjectIdentifier($0.loop) == loopID }) {
@@ -136,6 +137,7 @@ final class RoomHub: Sendable {
             if entry.targets[index].members == 0 { entry.targets.remove(at: index) }
             if entry.targets.isEmpty {
                 state.rooms[ticket.room] = nil
+                counters.countActiveRoom(-1)
                 return entry
             }
             state.rooms[ticket.room] = entry

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
 import Logging
+import Metrics
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
@@ -13,8 +14,12 @@ import ServiceLifecycle
 /// sends every WebSocket client a close frame (1001) and waits for the connections to end.
 public final class ChatServer: Service {
     public let configuration: ChatServerConfiguration
-    /// Connections closed for breaking limits, and deflate sessions.
-    public let counters = TransportCounters()
+    /// The transport's metrics (docs/operations.md, "Metrics").
+    public let counters: TransportCounters
+    /// `/readyz`'s verdict: the backends' probes and whether the server drains.
+    public let readiness: Readiness
+    /// The joined WebSockets, for the admin API.
+    let connections: LocalConnections
     private let service: ChatService
     private let application: Application<RouterResponder<ChatRequestContext>>
     private let address = ListeningAddress()
@@ -27,11 +32,17 @@ public final class ChatServer: Service {
         authenticator: (any Authenticator)? = nil,
         configuration: ChatServerConfiguration = .init(),
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        logger: Logger = Logger(label: "chatd")
+        logger: Logger = Logger(label: "chatd"),
+        metrics: (any MetricsFactory)? = nil,
+        readiness: Readiness = Readiness()
     ) {
         self.configuration = configuration
         self.service = service
-        let counters = counters
+        let counters = TransportCounters(factory: metrics ?? MetricsSystem.factory, auth: configuration.access.mode.rawValue, logger: logger)
+        self.counters = counters
+        self.readiness = readiness
+        let connections = LocalConnections(counters: counters)
+        self.connections = connections
         let compressors = configuration.deflate.map(FrameCompressors.init(settings:))
         let hub = RoomHub(
             service: service,
@@ -46,13 +57,15 @@ public final class ChatServer: Service {
             logger.error("no authenticator for --auth \(configuration.access.mode.rawValue): every credential will be refused")
         }
         let access = AccessControl(settings: configuration.access, authenticator: authenticator, counters: counters)
-        let router = Self.makeRouter(service: service, configuration: configuration, access: access, counters: counters, logger: logger)
+        let router = Self.makeRouter(
+            service: service, configuration: configuration, access: access, counters: counters, readiness: readiness, logger: logger
+        )
         let address = address
         let limiter = ConnectionLimiter(limits: configuration.abuseLimits)
         self.application = Application(
             router: router,
             server: HTTPServerBuilder { responder in
-                let channel = ChatServerChannel(
+                var channel = ChatServerChannel(
                     responder: responder,
                     service: service,
                     hub: hub,
@@ -62,6 +75,7 @@ public final class ChatServer: Service {
                     access: access,
                     limiter: limiter
                 )
+                channel.connections = connections
                 guard let tls = configuration.tls else { return channel }
                 // Cannot fail here: ChatServerTLS built a context from the same configuration.
                 return try TLSChannel(channel, tlsConfiguration: tls.configuration)
@@ -77,14 +91,17 @@ public final class ChatServer: Service {
     /// The HTTP API's router, with its JSON errors: also what in-process tests drive.
     static func makeRouter(
         service: ChatService, configuration: ChatServerConfiguration, access: AccessControl, counters: TransportCounters = .init(),
-        logger: Logger
+        readiness: Readiness = Readiness(), logger: Logger
     ) -> Router<ChatRequestContext> {
         let router = Router(context: ChatRequestContext.self)
         let api = ChatAPI(
             service: service, maximumBodyBytes: configuration.maximumRequestBodyBytes, access: access,
             trustedProxies: configuration.abuseLimits.trustedProxies
         )
-        let routes = api.routes()
+        var routes = api.routes()
+        HealthRoutes.add(to: &routes, readiness: readiness)
+        router.add(middleware: HTTPMetricsMiddleware(counters: counters))
+        router.add(middleware: RequestIDMiddleware())
         router.add(middleware: JSONErrorMiddleware(logger: logger, routes: routes.paths, counters: counters))
         routes.register(on: router)
         return router

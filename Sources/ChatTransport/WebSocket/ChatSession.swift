@@ -166,7 +166,10 @@ final class ChatSession {
             return .failed(entered: true, ticket: nil, error: error)
         }
         do {
+            let started = ContinuousClock.now
             let playback = await JoinPlayback.make(for: options, room: room, service: service)
+            let took = ContinuousClock.now - started
+            hub.counters.recordJoinHistory(nanoseconds: took.components.seconds * 1_000_000_000 + took.components.attoseconds / 1_000_000_000)
             try await hub.completeJoin(
                 of: member, ticket: ticket, history: playback.messages, through: playback.through, notice: playback.notice
             )
@@ -206,8 +209,9 @@ final class ChatSession {
         let user = member.user
         let room = member.room
         let logger = logger
+        let counters = hub.counters
         eventLoop.makeFutureWithTask {
-            await ChatSession.publish(post, by: user, in: room, service: service, logger: logger)
+            await ChatSession.publish(post, by: user, in: room, service: service, counters: counters, logger: logger)
         }.whenSuccess { outcome in
             let session = session.value
             session.publishing = false
@@ -237,9 +241,13 @@ final class ChatSession {
         }
     }
 
-    private static func publish(_ post: Post, by user: UserName, in room: RoomID, service: ChatService, logger: Logger) async -> PublishOutcome {
+    private static func publish(
+        _ post: Post, by user: UserName, in room: RoomID, service: ChatService, counters: TransportCounters, logger: Logger
+    ) async -> PublishOutcome {
         do {
-            return .posted(try await service.post(post.text, by: user, in: room, postID: post.id))
+            let receipt = try await service.post(post.text, by: user, in: room, postID: post.id)
+            if !receipt.isRepeat { counters.countPublished() }
+            return .posted(receipt)
         } catch .invalidMessage(let reason) {
             logger.debug("message refused", metadata: ["reason": "\(reason)"])
             return .refused(reason)

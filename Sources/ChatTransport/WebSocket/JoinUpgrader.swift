@@ -41,7 +41,9 @@ struct JoinUpgrader: NIOTypedHTTPServerProtocolUpgrader {
                 let promise = channel.eventLoop.makePromise(of: JoinAdmission.self)
                 let client = ClientAddress.of(head, on: channel, trustedProxies: trustedProxies)
                 promise.completeWithTask {
-                    await Self.admit(head, client: client, service: service, access: access, deflate: deflate, origins: origins, counters: counters)
+                    await RequestID.$current.withValue(RequestID.make()) {
+                        await Self.admit(head, client: client, service: service, access: access, deflate: deflate, origins: origins, counters: counters)
+                    }
                 }
                 return promise.futureResult.map { verdict -> HTTPHeaders? in
                     admission.value = verdict

@@ -232,7 +232,9 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
         case .replyToClose:
             onCloseFrameSent?()
             let peerPayload = frame?.unmaskedData ?? ByteBuffer()
-            let payload = CloseCode.payload(CloseCode.reply(toPeerClose: peerPayload), reason: "", allocator: context.channel.allocator)
+            let reply = CloseCode.reply(toPeerClose: peerPayload)
+            counters.countClose(reply)
+            let payload = CloseCode.payload(reply, reason: "", allocator: context.channel.allocator)
             let loopBound = context.loopBound
             context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: payload)))
                 .whenComplete { _ in loopBound.value.close(promise: nil) }
@@ -244,6 +246,7 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
     private func sendClose(_ code: WebSocketErrorCode, reason: String, dropAfterSending: Bool, context: ChannelHandlerContext) {
         onCloseFrameSent?()
         logger.debug("closing WebSocket", metadata: ["code": "\(code)", "reason": "\(reason)"])
+        counters.countClose(code)
         let payload = CloseCode.payload(code, reason: reason, allocator: context.channel.allocator)
         let sent = context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: payload)))
         let loopBound = context.loopBound

@@ -35,7 +35,10 @@ struct RedisChatLogIndexerTests {
             settings.readBlock = .milliseconds(100)
             settings.initialBackoff = .milliseconds(10)
             settings.maximumBackoff = .milliseconds(100)
-            return RedisChatLogIndexer(configuration: configuration, elasticsearch: client, server: .random(), settings: settings, logger: TestRedis.logger)
+            return RedisChatLogIndexer(
+                configuration: configuration, elasticsearch: client, server: .random(), settings: settings,
+                metrics: ChatLogMetrics.measured(), logger: TestRedis.logger
+            )
         }
 
         func publish(_ count: Int, in room: RoomID) async throws -> [ChatMessage] {
@@ -68,7 +71,7 @@ struct RedisChatLogIndexerTests {
         #expect(setup.fake.documents(in: room.rawValue).map(\.id) == (1...120).map { "\(room.rawValue)-\(epoch)-\($0)" })
         #expect(try await eventually(within: .seconds(10)) { try await setup.figures().pending == 0 }, "every entry acknowledged")
         // A `_bulk` whose answer came too late is sent again and answered 409: still once.
-        #expect(indexer.counters.indexed + indexer.counters.alreadyIndexed >= 120)
+        #expect(indexer.metrics.indexed + indexer.metrics.alreadyIndexed >= 120)
         #expect(setup.fake.with { $0.counters.created } == 120)
         let figures = try await indexer.figures()
         #expect(figures.pending == 0 && figures.oldestPendingAge == nil)
@@ -94,7 +97,7 @@ struct RedisChatLogIndexerTests {
         #expect(try await eventually(within: .seconds(20)) { setup.fake.documents(in: room.rawValue).count == 100 })
         #expect(try await eventually(within: .seconds(10)) { try await setup.figures().pending == 0 })
         #expect(setup.fake.with { $0.counters.created } == 100, "each indexed once")
-        #expect(survivor.counters.claimed >= Int(stranded), "what the dead one held was claimed")
+        #expect(survivor.metrics.claimed >= Int(stranded), "what the dead one held was claimed")
         await survivor.stop()
         await setup.close()
     }
@@ -121,7 +124,7 @@ struct RedisChatLogIndexerTests {
         #expect(try await eventually(within: .seconds(10)) { try await setup.figures().pending == 0 })
         #expect(setup.fake.documents(in: room.rawValue).map(\.seq) == Array(1...60))
         #expect(setup.fake.with { $0.counters.created } == 60)
-        #expect(indexer.counters.alreadyIndexed > 0, "the retried batch was answered 409")
+        #expect(indexer.metrics.alreadyIndexed > 0, "the retried batch was answered 409")
         await indexer.stop()
         await setup.close()
     }

@@ -33,7 +33,7 @@ import ChatTestServices
             #expect(fake.documentIDs == (1...50).map { "7-0-\($0)" }.sorted())
             #expect(fake.documents(in: 7).map(\.seq) == Array(1...50))
             #expect(fake.with { $0.counters.created } == 50)
-            let counters = await log.indexer.counters
+            let counters = log.indexer.metrics
             #expect(counters.indexed == 50 && counters.dropped == 0 && counters.rejected == 0)
             #expect(counters.failedAttempts >= 3)
             #expect(try await log.history(of: room, before: nil, limit: 100).map(\.seq) == Array(1...50))
@@ -55,7 +55,7 @@ import ChatTestServices
             #expect(fake.documentIDs == (1...6).map { "8-0-\($0)" }.sorted())
             #expect(fake.with { $0.counters.created } == 6)
             #expect(fake.with { $0.counters.bulkRequests } == 3)
-            let counters = await log.indexer.counters
+            let counters = log.indexer.metrics
             #expect(counters.indexed == 3, "1-3 from the first batch; 4-6 were created by the lost request")
             #expect(counters.alreadyIndexed == 6, "every item of the resent batch; the lost answer was never read")
             #expect(counters.failedAttempts == 1)
@@ -111,7 +111,7 @@ import ChatTestServices
         settings.flushInterval = .seconds(30)  // nothing would be sent on its own for a while
         settings.batchSize = 1_000
         let fake = try await FakeElasticsearch.start()
-        let log = ElasticsearchMessageLog(client: ElasticsearchClient(endpoint: try Fixture.endpoint(fake)), indexer: settings, logger: Fixture.logger)
+        let log = ElasticsearchMessageLog(client: ElasticsearchClient(endpoint: try Fixture.endpoint(fake)), indexer: settings, metrics: ChatLogMetrics.measured(), logger: Fixture.logger)
         try await ElasticsearchIndexTemplate.install(on: log.client)
         try await log.append((1...5).map { Fixture.message(RoomID(11), seq: $0) })
         await log.shutdown(within: .seconds(5))
@@ -128,7 +128,7 @@ import ChatTestServices
             await #expect(throws: ElasticsearchError.self) {
                 try await log.append((1...8).map { Fixture.message(room, seq: $0) })
             }
-            #expect(await log.indexer.counters.dropped == 3)
+            #expect(log.indexer.metrics.dropped == 3)
             fake.with { $0.unavailable = false }
             #expect(await Fixture.eventually { await log.indexer.backlog == 0 })
             #expect(fake.documents(in: 12).map(\.seq) == [1, 2, 3, 4, 5])
@@ -141,8 +141,8 @@ import ChatTestServices
             fake.with { $0.rejectMessagesContaining = "poison" }
             try await log.append([Fixture.message(room, seq: 1, "fine"), Fixture.message(room, seq: 2, "poison"), Fixture.message(room, seq: 3, "fine")])
             #expect(await Fixture.eventually { await log.indexer.backlog == 0 })
-            #expect(await log.indexer.counters.rejected == 1)
-            #expect(await log.indexer.counters.failedAttempts == 0)
+            #expect(log.indexer.metrics.rejected == 1)
+            #expect(log.indexer.metrics.failedAttempts == 0)
             #expect(fake.documents(in: 13).map(\.seq) == [1, 3])
         }
     }

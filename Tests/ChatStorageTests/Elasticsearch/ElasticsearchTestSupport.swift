@@ -30,7 +30,7 @@ enum ElasticsearchFixture {
         _ body: (FakeElasticsearch, ElasticsearchMessageLog) async throws -> Void
     ) async throws {
         let fake = try await FakeElasticsearch.start()
-        let log = ElasticsearchMessageLog(client: ElasticsearchClient(endpoint: try endpoint(fake)), indexer: settings, logger: logger)
+        let log = ElasticsearchMessageLog(client: ElasticsearchClient(endpoint: try endpoint(fake)), indexer: settings, metrics: ChatLogMetrics.measured(), logger: logger)
         do {
             if installTemplate { try await ElasticsearchIndexTemplate.install(on: log.client) }
             try await body(fake, log)

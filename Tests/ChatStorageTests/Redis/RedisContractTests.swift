@@ -38,6 +38,25 @@ import Testing
         }
         await client.shutdown()
     }
+
+    /// Two servers' handles on one Redis: two clients, two subscriber connections.
+    @Test(arguments: ClusterControlContract.cases)
+    func clusterControl(_ contract: ContractCase<ClusterControlContract.Fixture>) async throws {
+        let configuration = try TestRedis.configuration()
+        let clients = [RedisClient(configuration: configuration, logger: TestRedis.logger), RedisClient(configuration: configuration, logger: TestRedis.logger)]
+        let controls = clients.map { RedisClusterControl(configuration: configuration, client: $0, logger: TestRedis.logger) }
+        func shutdown() async {
+            for control in controls { await control.shutdown() }
+            for client in clients { await client.shutdown() }
+        }
+        do {
+            try await contract.run(against: ClusterControlContract.Fixture(first: controls[0], second: controls[1]))
+        } catch {
+            await shutdown()
+            throw error
+        }
+        await shutdown()
+    }
 }
 
 /// The cache cases share the one room-list key, so they run one after another.

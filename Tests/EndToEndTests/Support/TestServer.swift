@@ -7,6 +7,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOFoundationCompat
+import Prometheus
 import ServiceLifecycle
 import Synchronization
 
@@ -21,7 +22,8 @@ struct TestServer {
 
     let port: Int
     let service: ChatService
-    /// The transport's counts of limit closes.
+    /// The transport's metrics, in a registry of this server's own (read them as
+    /// ChatTestServices' TransportMetricsReading.swift does).
     let counters: TransportCounters
     let http: HTTPClient
     let access: AccessSettings
@@ -91,7 +93,7 @@ struct TestServer {
         let authenticator = authenticator ?? TokenAuthenticator(credentials: backends.credentials, bcryptCost: 4, logger: logger)
         let server = ChatServer(
             service: service, authenticator: configuration.access.mode == .open ? nil : authenticator,
-            configuration: configuration, logger: logger
+            configuration: configuration, logger: logger, metrics: PrometheusMetricsFactory(registry: PrometheusCollectorRegistry())
         )
         let group = ServiceGroup(configuration: .init(services: [server], logger: logger))
         let running = Task { try await group.run() }
@@ -210,6 +212,9 @@ extension ChatServerConfiguration {
     /// The flags that do the same for a spawned chatd.
     static let testClientFlags = [
         "--max-connections-per-address", "100000", "--connection-rate", "100000", "--allowed-origin", ChatClient.origin,
+        // Many chatd run at once (tests in parallel, other checkouts): the admin listener's
+        // default port 9090 would be taken; a test that reads it finds it in the log.
+        "--admin-port", "0",
     ]
 }
 
