@@ -39,7 +39,7 @@ import Testing
     @Test func aNegativeTimestampAndTheLegacyEpochParse() throws {
         let old = ChatMessage(room: RoomID(1), user: UserName(trusted: "u"), text: "", timestamp: -5, seq: 1)
         let parsed = try #require(EncodedChatMessage(parsing: EncodedChatMessage(old).bytes))
-        #expect(parsed.position == MessagePosition(epoch: .legacy, seq: 1))
+        #expect(parsed.position == MessagePosition(epoch: .legacy, seq: 1) && parsed.timestamp == -5)
     }
 
     @Test(arguments: [

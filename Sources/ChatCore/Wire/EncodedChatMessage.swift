@@ -24,6 +24,8 @@ import NIOCore
 public struct EncodedChatMessage: Sendable {
     public let room: RoomID
     public let position: MessagePosition
+    /// When it was published (milliseconds since 1970): the delivery latency's start.
+    public let timestamp: Int64
     /// The whole payload, `{…,"seq":12,"epoch":"…"}`.
     public let bytes: ByteBuffer
     /// How many bytes of ``bytes`` come before the tail `,"epoch":"…"}`.
@@ -44,6 +46,7 @@ public struct EncodedChatMessage: Sendable {
         buffer.writeInteger(UInt8(ascii: "}"))
         self.room = message.room
         self.position = message.position
+        self.timestamp = message.timestamp
         self.bytes = buffer
         self.seedFieldsLength = seedFieldsLength
     }
@@ -54,6 +57,7 @@ public struct EncodedChatMessage: Sendable {
         guard let layout = payload.withUnsafeReadableBytes({ Self.parse(UnsafeRawBufferPointer($0)) }) else { return nil }
         self.room = RoomID(layout.room)
         self.position = MessagePosition(epoch: RoomEpoch(rawValue: layout.epoch), seq: layout.seq)
+        self.timestamp = layout.timestamp
         self.bytes = payload
         self.seedFieldsLength = layout.seedFieldsLength
     }
@@ -81,6 +85,7 @@ public struct EncodedChatMessage: Sendable {
 
     private struct Layout {
         var room: Int64
+        var timestamp: Int64
         var seq: Int64
         var epoch: String
         var seedFieldsLength: Int
@@ -91,7 +96,7 @@ public struct EncodedChatMessage: Sendable {
         guard reader.expect(#"{"chatroom":"#), let room = reader.integer(),
               reader.expect(#","user":""#), reader.skipString(),
               reader.expect(#","message":""#), reader.skipString(),
-              reader.expect(#","timestamp":"#), reader.integer(allowingSign: true) != nil,
+              reader.expect(#","timestamp":"#), let timestamp = reader.integer(allowingSign: true),
               reader.expect(#","seq":"#), let seq = reader.integer()
         else { return nil }
         let seedFieldsLength = reader.index
@@ -103,7 +108,7 @@ public struct EncodedChatMessage: Sendable {
             return nil
         }
         let epoch = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[epochStart..<epochEnd]), as: UTF8.self)
-        return Layout(room: room, seq: seq, epoch: epoch, seedFieldsLength: seedFieldsLength)
+        return Layout(room: room, timestamp: timestamp, seq: seq, epoch: epoch, seedFieldsLength: seedFieldsLength)
     }
 
     private struct Reader {

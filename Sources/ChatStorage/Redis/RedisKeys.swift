@@ -52,9 +52,9 @@ enum RedisKeys {
     /// set of servers that beat (a sorted set scored by expiry), so listing them needs no scan.
     static func node(_ server: String) -> String { "chatd:node:\(server)" }
     static let nodes = "chatd:nodes"
-    /// Admin commands for every server (``ControlCommand`` as JSON). Pub/Sub channels are not
-    /// per database, so servers on another database of the same Redis get a channel of their own.
-    static func control(database: Int?) -> String { (database ?? 0) == 0 ? "chatd:control" : "chatd:control:\(database!)" }
+    /// Admin commands for every server (``ControlCommand`` as JSON), in the database's
+    /// channel namespace like every channel (``channelNamespace(_:)``).
+    static func control(database: Int?) -> String { channelNamespace(database) + "chatd:control" }
 
     /// A presence hash field. Reaping matches the server part exactly (the rest must be the
     /// number), so a server id containing `/` cannot take another server's connections along.
