@@ -77,7 +77,7 @@ final class ChaosDrill: @unchecked Sendable {
 
     /// Ends posting and returns chat-bench's report once it settled and exited.
     func stopPosting(within seconds: Int) async throws -> [String: Any] {
-        FileManager.default.createFile(atPath: stopFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stopFile.path, contents: nil)
         guard let bench else { throw TestFailure("no chat-bench") }
         let status = try await bench.waitForExit(within: seconds)
         guard status == 0, let line = bench.output.split(separator: "\n").last(where: { $0.hasPrefix("{") }),
