@@ -6,7 +6,8 @@ import Testing
 /// The chaos drill (docs/reliability.md, "The chaos drill"): three chatd processes on one
 /// Redis and one MariaDB with the Elasticsearch stand-in, `chat-bench chaos` members on
 /// chat.v2 in three rooms, while in turn one chatd is SIGKILLed, Redis is restarted, the chat
-/// log answers 503 for 20 s, MariaDB is stopped for 10 s and a room's counter is set back.
+/// log answers 503 for 20 s, MariaDB is stopped for 10 s and a room's counter is set back
+/// while another chatd hangs, which is then SIGKILLed too.
 /// Afterwards every acknowledged post is at every member of its room and in the chat log, each
 /// exactly once. Every fault is asserted to have happened; no timing is asserted.
 @Suite(.serialized, .timeLimit(.minutes(5)))
@@ -60,18 +61,24 @@ struct ChaosDrillTests {
         }
         try await drill.waitForProgress("after MariaDB returned")
 
-        // 5. A room's counter set back (a failover to a lagging replica): a new epoch follows.
-        let epochsBefore = try await drill.waitFor("no status") { _ in true }.epochs
+        // 5. A room's counter set back (a failover to a lagging replica) while the third chatd
+        // hangs (SIGSTOP), then that chatd SIGKILLed: its member of the room resumes from a
+        // position of the old epoch across the reset.
+        let before = try await drill.waitFor("no status") { _ in true }
+        try drill.freeze(2)
         let counters = try await drill.redisClient.command(["KEYS", "chat:room:*:seq"]).array ?? []
         let counter = try #require(counters.compactMap(\.string).sorted().first, "no room counter in Redis")
         _ = try await drill.redisClient.command(["SET", counter, "1"])
-        try await drill.waitFor("no new epoch after the counter was set back") { $0.epochs > epochsBefore }
-        try await drill.waitForProgress("after the counter was set back")
+        try await drill.waitFor("no new epoch after the counter was set back") { $0.epochs > before.epochs }
+        try await drill.waitForProgress("after the counter was set back", more: 10)
+        try await drill.kill(2)
+        try await drill.waitFor("the hung chatd's members did not reconnect") { $0.reconnects > before.reconnects && $0.connected == 9 }
+        try await drill.waitForProgress("after the hung chatd was killed")
 
         let bench = try await drill.stopPosting(within: 120)
         let log = try await ChatLogCheck.afterRecovery(of: drill)
         let faults: [String: Any] = [
-            "chatd_killed": 1, "redis_restarts": 1, "redis_fault_seen_by_posts": redisFault != nil,
+            "chatds_killed": 2, "chatd_hung_across_the_reset": true, "redis_restarts": 1, "redis_fault_seen_by_posts": redisFault != nil,
             "chat_log_503s": refusedWhileDown, "api_status_while_mariadb_down": apiWhileDown, "counter_set_back": counter,
         ]
         let report: [String: Any] = ["bench": bench, "chat_log": log.figures, "faults": faults]
@@ -81,10 +88,12 @@ struct ChaosDrillTests {
         // The faults happened.
         #expect(bench["reconnects"] as? Int ?? 0 > 0, "the killed chatd's members reconnected")
         #expect(bench["resumes_recovered"] as? Int ?? 0 > 0, "they resumed")
+        #expect(bench["resumes_not_recovered"] as? Int == 0, "every resume found its position (stream or log), across the reset too")
         #expect(redisFault != nil, "posts failed or were sent again during the Redis restart")
         #expect(refusedWhileDown > 0, "the chat log answered 503")
         #expect(apiWhileDown == 503, "the API saw MariaDB down")
         #expect(bench["epochs_seen"] as? Int ?? 0 > 3, "a room started a new epoch")
+        #expect(bench["resumes_across_epochs"] as? Int ?? 0 > 0, "the hung chatd's member of that room resumed across the reset")
         // Nothing acknowledged lost, nothing doubled.
         #expect(bench["settled"] as? Bool == true)
         #expect(bench["posts_acknowledged"] as? Int ?? 0 > 100)

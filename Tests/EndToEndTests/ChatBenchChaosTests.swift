@@ -22,7 +22,7 @@ struct ChatBenchChaosTests {
         #expect(json["settled"] as? Bool == true)
         for figure in [
             "posts_unacknowledged", "posts_refused", "acknowledged_missing_at_members", "duplicate_positions", "duplicate_post_ids",
-            "ack_conflicts", "unparsed_frames", "foreign_messages", "drops", "reconnects", "resumes_not_recovered",
+            "ack_conflicts", "unparsed_frames", "foreign_messages", "drops", "reconnects", "resumes_not_recovered", "resumes_across_epochs",
         ] {
             #expect(json[figure] as? Int == 0, "\(figure) in \(json)")
         }

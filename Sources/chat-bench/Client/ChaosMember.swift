@@ -47,6 +47,9 @@ final class ChaosMember {
     private var positions: Set<ChaosPosition> = []
     private(set) var receivedIDs: Set<String> = []
     private var last: ChaosPosition?
+    /// While a resume's replay is played: the epoch of its `since`, to tell a replay across a reset.
+    private var replayingFrom: String?
+    private var replayCrossedEpochs = false
 
     // The socket.
     private var channel: (any Channel)?
@@ -87,6 +90,8 @@ final class ChaosMember {
         if everJoined {
             query += "&since=\(last?.seq ?? 0)" + (last.map { "&epoch=\($0.epoch)" } ?? "")
         }
+        replayingFrom = everJoined ? last?.epoch : nil
+        replayCrossedEpochs = false
         let path = "/v1/chatrooms/\(roomID)/join?\(query)"
         let endpoint = endpoints[endpointIndex]
         let bound = NIOLoopBound(self, eventLoop: loop)
@@ -222,6 +227,8 @@ final class ChaosMember {
             error(id: object["id"] as? String, code: object["code"] as? String ?? "?")
         case "resumed":
             if object["recovered"] as? Bool == true { figures.resumesRecovered += 1 } else { figures.resumesNotRecovered += 1 }
+            if replayCrossedEpochs { figures.resumesAcrossEpochs += 1 }
+            replayingFrom = nil
         default:
             break  // presence
         }
@@ -233,6 +240,7 @@ final class ChaosMember {
             return
         }
         last = position
+        if let replayingFrom, replayingFrom != position.epoch { replayCrossedEpochs = true }
         guard text.hasPrefix("chaos ") else {
             figures.foreignMessages += 1
             return
@@ -285,6 +293,8 @@ struct ChaosMemberFigures: Sendable {
     var lastJoinError: String?
     var resumesRecovered = 0
     var resumesNotRecovered = 0
+    /// Resumes whose replay went on into another epoch than their `since`'s (a reset meanwhile).
+    var resumesAcrossEpochs = 0
     var connected = false
     var epochs: Set<String> = []
 }

@@ -29,6 +29,7 @@ struct ChaosReport: BenchReport {
     let failedJoins: Int
     let resumesRecovered: Int
     let resumesNotRecovered: Int
+    let resumesAcrossEpochs: Int
     /// Per room id: the epochs its members saw.
     let epochs: [String: [String]]
     let epochsSeen: Int
@@ -41,7 +42,7 @@ struct ChaosReport: BenchReport {
         case acknowledgedMissingAtMembers = "acknowledged_missing_at_members", duplicatePositions = "duplicate_positions"
         case duplicatePostIDs = "duplicate_post_ids", ackConflicts = "ack_conflicts", unparsedFrames = "unparsed_frames"
         case foreignMessages = "foreign_messages", drops, reconnects, failedJoins = "failed_joins"
-        case resumesRecovered = "resumes_recovered", resumesNotRecovered = "resumes_not_recovered", epochs, epochsSeen = "epochs_seen"
+        case resumesRecovered = "resumes_recovered", resumesNotRecovered = "resumes_not_recovered", resumesAcrossEpochs = "resumes_across_epochs", epochs, epochsSeen = "epochs_seen"
     }
 
     init(urls: [String], roomIDs: [Int], membersPerRoom: Int, rate: Double, postingSeconds: Double, settleSeconds: Double, outcome: ChaosOutcome, figures: [ChaosMemberFigures]) {
@@ -71,6 +72,7 @@ struct ChaosReport: BenchReport {
         failedJoins = sum(\.failedJoins)
         resumesRecovered = sum(\.resumesRecovered)
         resumesNotRecovered = sum(\.resumesNotRecovered)
+        resumesAcrossEpochs = sum(\.resumesAcrossEpochs)
         let byRoom = figures.reduce(into: [Int: Set<String>]()) { rooms, member in rooms[member.roomID, default: []].formUnion(member.epochs) }
         epochs = Dictionary(uniqueKeysWithValues: byRoom.map { (String($0.key), $0.value.sorted()) })
         epochsSeen = byRoom.values.reduce(0) { $0 + $1.count }
@@ -82,7 +84,7 @@ struct ChaosReport: BenchReport {
           posts          \(postsSent) sent, \(postsAcknowledged) acknowledged, \(postsUnacknowledged) unacknowledged, \(postsRefused) refused; \(postFrames) frames, \(resends) re-sent
           errors         \(errors.isEmpty ? "none" : errors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
           must be 0      missing at members \(acknowledgedMissingAtMembers), duplicate positions \(duplicatePositions), duplicate post ids \(duplicatePostIDs), ack conflicts \(ackConflicts)
-          sockets        \(drops) dropped, \(reconnects) reconnects, \(failedJoins) failed joins; resumes recovered \(resumesRecovered), not recovered \(resumesNotRecovered)
+          sockets        \(drops) dropped, \(reconnects) reconnects, \(failedJoins) failed joins; resumes recovered \(resumesRecovered) (\(resumesAcrossEpochs) across a reset), not recovered \(resumesNotRecovered)
           epochs seen    \(epochsSeen)
         """
     }

@@ -92,10 +92,16 @@ final class ChaosDrill: @unchecked Sendable {
         _ = try await chatds[index].waitForExit()
     }
 
+    /// Stops chatd `index` (SIGSTOP): a hung server whose sockets stay open.
+    func freeze(_ index: Int) throws {
+        guard Foundation.kill(chatds[index].process.processIdentifier, SIGSTOP) == 0 else { throw TestFailure("cannot stop chatd \(index)") }
+    }
+
     /// Stops everything started, each by its own pid (chatd: SIGTERM, then SIGKILL if it hangs).
     func stop() async {
         if let bench, bench.process.isRunning { bench.process.terminate() }
         for chatd in chatds where chatd.process.isRunning {
+            Foundation.kill(chatd.process.processIdentifier, SIGCONT)  // a frozen one, too
             Foundation.kill(chatd.process.processIdentifier, SIGTERM)
             if (try? await chatd.waitForExit()) == nil { Foundation.kill(chatd.process.processIdentifier, SIGKILL) }
         }
