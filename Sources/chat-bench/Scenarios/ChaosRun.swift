@@ -64,6 +64,10 @@ struct ChaosRun {
         }
         let settleSeconds = (ContinuousClock.now - settleStart).seconds
         for member in all { member.eventLoop.execute { member.value.close() } }
+        let closeDeadline = ContinuousClock.now + .seconds(3)  // the close handshakes, answered or timed out
+        while ContinuousClock.now < closeDeadline, try await Self.figures(of: all).contains(where: \.connected) {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         if let acksFile { try outcome.writeAcks(to: acksFile) }
         return ChaosReport(
             urls: endpoints.map(\.baseURL), roomIDs: roomIDs, membersPerRoom: members, rate: settings.rate,

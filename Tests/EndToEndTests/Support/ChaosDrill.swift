@@ -25,8 +25,8 @@ final class ChaosDrill: @unchecked Sendable {
     }
 
     init() async throws {
-        fake = try await FakeElasticsearch.start()
         redisClient = RedisClient(configuration: try RedisConfiguration(endpoint: BackendEndpoint(kind: .redis, url: redis.url)), logger: Logger(label: "test.chaos.redis"))
+        fake = try await FakeElasticsearch.start()  // last: nothing after it can fail
     }
 
     /// Starts the backends, migrates them and starts `servers` chatd processes.
