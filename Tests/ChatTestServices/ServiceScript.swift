@@ -75,11 +75,15 @@ public struct OwnServer: Sendable {
     public let certificates: TestCertificates?
     /// Redis only: `requirepass`, and the password in ``url``.
     public let password: String?
+    /// Redis only: an append-only file written before every reply (REDIS_APPENDONLY=yes), so
+    /// ``stop()`` and ``start()`` are a restart that keeps every write.
+    public let appendOnly: Bool
 
-    public init(_ kind: Kind, certificates: TestCertificates? = nil, password: String? = nil) {
+    public init(_ kind: Kind, certificates: TestCertificates? = nil, password: String? = nil, appendOnly: Bool = false) {
         self.kind = kind
         self.certificates = certificates
         self.password = password
+        self.appendOnly = appendOnly
         // Below Linux's ephemeral range (32768 and up): a port from there can already be the
         // local end of some test's client socket, and the server then fails to bind.
         switch kind {
@@ -115,6 +119,7 @@ public struct OwnServer: Sendable {
         var environment = [portVariable: String(port)]
         if let certificates { environment[tlsVariable] = certificates.directory.path }
         if let password { environment["REDIS_PASSWORD"] = password }
+        if appendOnly { environment["REDIS_APPENDONLY"] = "yes" }
         try await ServiceScript.run(
             name, [command, directory.appendingPathComponent("server").path],
             environment: environment, log: directory.appendingPathComponent("\(command).log")

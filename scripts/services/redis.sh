@@ -5,7 +5,9 @@
 #   scripts/services/redis.sh stop DIR    # kills the server whose pid is in DIR/redis.pid
 #   scripts/services/redis.sh url DIR     # prints the server's URL
 #
-# No persistence (no RDB, no AOF): every start is an empty server.
+# No persistence (no RDB, no AOF): every start is an empty server. With REDIS_APPENDONLY=yes the
+# server keeps an append-only file in DIR written before every reply (appendfsync always), so a
+# stop and start in the same DIR is a restart that lost nothing (the chaos drill's).
 #
 # TLS mode: with REDIS_TLS_DIR set (a folder from scripts/services/certificates.sh) the server
 # speaks only TLS on $REDIS_PORT (--port 0 --tls-port), with DIR/server.pem and server.key,
@@ -23,6 +25,8 @@ fi
 pidfile="$dir/redis.pid"
 tls_dir=${REDIS_TLS_DIR:-}
 password=${REDIS_PASSWORD:-}
+persistence=(--appendonly no)
+if [ "${REDIS_APPENDONLY:-no}" = yes ]; then persistence=(--appendonly yes --appendfsync always); fi
 
 # redis-cli for this server: over TLS in TLS mode, with the password if one is set.
 cli() {
@@ -51,7 +55,7 @@ start)
     if [ -n "$password" ]; then listen+=(--requirepass "$password"); fi
     redis-server --bind 127.0.0.1 "${listen[@]}" --dir "$dir" --daemonize yes \
         --pidfile "$pidfile" --logfile "$dir/redis.log" \
-        --save "" --appendonly no --protected-mode yes
+        --save "" "${persistence[@]}" --protected-mode yes
     for _ in $(seq 1 100); do
         if [ "$(cli ping 2>/dev/null)" = "PONG" ]; then
             echo "$port" >"$dir/redis.port"

@@ -38,7 +38,7 @@ struct WebSocketConnector: Sendable {
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .connect(host: endpoint.host, port: endpoint.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let upgrader = FrameReadingUpgrader { channel, response in
+                    let upgrader = FrameReadingUpgrader<UpgradeResult> { channel, response in
                         channel.eventLoop.makeCompletedFuture {
                             let agreed = response.headers[canonicalForm: "Sec-WebSocket-Extensions"].contains {
                                 $0.lowercased().hasPrefix("permessage-deflate")
@@ -84,9 +84,8 @@ struct WebSocketConnector: Sendable {
 /// NIO's WebSocket client upgrade (request key, `Sec-WebSocket-Accept` check) without NIO's
 /// frame encoder and decoder: `MemberHandler` reads and writes frames itself
 /// (``ServerFrameReader`` says why). NIO's upgrader validates; only the pipeline differs.
-private struct FrameReadingUpgrader: NIOTypedHTTPClientProtocolUpgrader {
-    typealias UpgradeResult = WebSocketConnector.UpgradeResult
-
+/// Shared by the seed members and the chat.v2 members of `chaos` (``ChaosSocket``).
+struct FrameReadingUpgrader<UpgradeResult: Sendable>: NIOTypedHTTPClientProtocolUpgrader {
     private let validator = NIOTypedWebSocketClientUpgrader<UpgradeResult>(upgradePipelineHandler: { channel, _ in
         channel.eventLoop.makeFailedFuture(ChannelError.inappropriateOperationForState)  // never called
     })
