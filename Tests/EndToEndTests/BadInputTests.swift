@@ -98,7 +98,7 @@ struct BadInputTests {
         var configuration = ChatServerConfiguration()
         configuration.abuseLimits.requestDeadline = .milliseconds(200)
         try await TestServer.with(configuration: configuration) { server in
-            // RawHTTP fails if the server has not closed the connection within 10 seconds.
+            // RawHTTP fails if the server has not closed the connection within 30 seconds.
             let silent = try await RawHTTP.exchange(port: server.port, "")
             #expect(silent.isEmpty)
             let unfinished = try await RawHTTP.exchange(port: server.port, "GET /v1/chat")

@@ -51,7 +51,7 @@ struct OutboundBudgetTests {
             )
             #expect(server.counters.outboundQueuedBytesPeak > 0, "the queues were measured")
             for channel in stalled { channel.close(promise: nil) }
-            _ = try await eventually("the closed readers leave the count") { server.counters.outboundQueuedBytes == 0 ? true : nil }
+            _ = try await eventually("the closed readers leave the count", timeout: .seconds(30)) { server.counters.outboundQueuedBytes == 0 ? true : nil }
             await reader.leave()
         }
     }

@@ -68,7 +68,7 @@ struct TLSListenerTests {
         var configuration = try Self.configuration(certificates)
         configuration.abuseLimits.requestDeadline = .seconds(3)  // curl's handshake must fit in it on a busy machine; RawHTTP waits 10 s
         try await TestServer.with(configuration: configuration) { server in
-            // Sends nothing at all: RawHTTP fails if the server has not closed within 10 s.
+            // Sends nothing at all: RawHTTP fails if the server has not closed within 30 s.
             let answer = try await RawHTTP.exchange(port: server.port, "")
             #expect(answer.isEmpty)
             let listed = try await Self.curl(["--cacert", certificates.authorityFile, "https://127.0.0.1:\(server.port)/v1/chatrooms"])
