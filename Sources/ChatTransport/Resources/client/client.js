@@ -234,7 +234,7 @@ class Room {
   }
 
   transmit(post) {
-    if (this.socket && this.socket.readyState === WebSocket.OPEN && this.pending.has(post.id)) {
+    if (this.socket && this.socket.readyState === WebSocket.OPEN && this.pending.has(post.id) && !post.acked) {
       this.socket.send(JSON.stringify({type: "post", id: post.id, text: post.text}));
     }
   }
