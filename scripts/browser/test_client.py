@@ -287,6 +287,19 @@ def main():
             ann.find(f'#rooms button[data-room="{state["room"]}"]').click()
             zoe.find(f'#rooms button[data-room="{state["room"]}"]').click()
 
+        def at_phone_width_the_page_fits_and_chats():
+            ann.driver.set_window_size(390, 844)
+            try:
+                wait_for(lambda: ann.driver.execute_script("return innerWidth") < 400, "the narrow window")
+                width, viewport = ann.driver.execute_script("return [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+                assert width <= viewport, f"no sideways scrolling: {width} > {viewport}"
+                rooms, log = (ann.find(selector).rect for selector in ["nav.rooms", "#log"])
+                assert log["y"] >= rooms["y"] + rooms["height"], "one column: the room below the rooms list"
+                ann.say("from a phone")
+                zoe.wait_log_ends_with(("Ann Lee", "from a phone"))
+            finally:
+                ann.driver.set_window_size(1280, 800)
+
         def a_refused_join_shows_the_reason():
             ann.open_room(999999)
             wait_for(lambda: "unknown chat room 999999" in ann.text("#notice"), "the 404's reason")
@@ -321,6 +334,7 @@ def main():
             presence_shows_the_other_user_join_and_leave,
             unread_counts_for_other_rooms,
             take_screenshot,
+            at_phone_width_the_page_fits_and_chats,
             a_refused_join_shows_the_reason,
         ]:
             name = case.__name__.replace("_", " ")

@@ -241,8 +241,11 @@ class Room {
 
   discard(id) { this.pending.delete(id); this.save(); ui.roomChanged(this, "pending"); }
 
+  /** This user is there while this socket is open (the server may list the connection only
+   *  once its history has been played, after the list was asked for). */
   applyPresence({user, event}) {
-    if (event === "join") this.members.add(user); else this.members.delete(user);
+    if (event === "join" || (user === session.get().user && this.socket)) this.members.add(user);
+    else this.members.delete(user);
   }
 
   /** Who is there: the list, then every presence event that came while it loaded. */
@@ -252,6 +255,7 @@ class Room {
       const {users} = await api("GET", "/v1/chatrooms/" + encodeURIComponent(this.id) + "/users");
       if (this.presenceDuringLoad !== events) return;
       this.members = new Set(users);
+      if (this.socket) this.members.add(session.get().user);
       events.forEach(event => this.applyPresence(event));
     } catch (error) {
       ui.roomChanged(this, "notice", "Members unknown: " + error.message);
