@@ -23,6 +23,8 @@ if ! "$venv/bin/python" -c 'import selenium' >/dev/null 2>&1; then
 fi
 
 if [ "${1:-}" = "--screenshot" ]; then
+    # The screenshot shows Chinese letters: a font that has them (the tests need none).
+    dpkg -s fonts-wqy-zenhei >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-zenhei
     export CHAT_BROWSER_SCREENSHOT="$PWD/docs/browser-client.png"
 fi
 export CHATD_BIN="${CHATD_BIN:-$(swift build --show-bin-path)/chatd}"
