@@ -12,7 +12,9 @@ import Testing
 @Suite struct BrowserClientTests {
     @Test(arguments: [
         ("/", "text/html; charset=utf-8", "<!doctype html>"),
-        ("/client.js", "text/javascript; charset=utf-8", "\"use strict\";"),
+        ("/client.js", "text/javascript; charset=utf-8", #"import {Room} from "/client-room.js";"#),
+        ("/client-api.js", "text/javascript; charset=utf-8", "export async function api("),
+        ("/client-room.js", "text/javascript; charset=utf-8", "export class Room {"),
         ("/client.css", "text/css; charset=utf-8", "[hidden]"),
     ])
     func eachFileIsServedFromTheBundleWithItsTypeAndHeaders(_ path: String, _ contentType: String, _ content: String) async throws {
@@ -34,7 +36,7 @@ import Testing
             #expect(policy == "default-src 'self'; connect-src 'self' ws://localhost wss://localhost; frame-ancestors 'none'")
             #expect(!policy.contains("unsafe-inline"))
             let html = String(buffer: page.body)
-            #expect(html.contains(#"<script src="/client.js" defer></script>"#))
+            #expect(html.contains(#"<script src="/client.js" type="module"></script>"#))
             #expect(html.contains(#"<link rel="stylesheet" href="/client.css">"#))
             #expect(!html.contains("<script>") && !html.contains("<style") && !html.contains(" style="), "nothing inline: the CSP forbids it")
             #expect(html.range(of: #"\son[a-z]+="#, options: .regularExpression) == nil, "no inline event handlers")
@@ -42,7 +44,8 @@ import Testing
     }
 
     @Test func everyFileOfTheResourceFolderIsFound() throws {
-        for file in [BrowserClient.page, BrowserClient.script, BrowserClient.style] {
+        #expect(BrowserClient.assets.map(\.path) == ["/client.js", "/client-api.js", "/client-room.js", "/client.css"])
+        for file in [BrowserClient.page] + BrowserClient.assets {
             let body = try #require(file.body, "\(file.name) is in the ChatTransport resource bundle")
             #expect(body.readableBytes > 100)
         }
@@ -54,8 +57,9 @@ import Testing
         #expect(throws: APIError.self) { try BrowserClient.response(missing) }
     }
 
-    @Test func theScriptInsertsTextAsText() throws {
-        let script = String(buffer: try #require(BrowserClient.script.body))
+    @Test func theScriptsInsertTextAsText() throws {
+        let scripts = try BrowserClient.assets.filter { $0.name.hasSuffix(".js") }.map { String(buffer: try #require($0.body)) }
+        let script = scripts.joined(separator: "\n")
         #expect(!script.contains("innerHTML") && !script.contains("insertAdjacentHTML") && !script.contains("document.write"))
         #expect(script.contains("encodeURIComponent(name)"))
         #expect(script.contains(#"["chat.v2"]"#), "joins with the opt-in protocol")

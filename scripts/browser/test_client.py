@@ -247,7 +247,8 @@ def main():
             ann.driver.execute_script(
                 "window.states = []; new MutationObserver(() => states.push(document.getElementById('connection').textContent))"
                 ".observe(document.getElementById('connection'), {childList: true, characterData: true, subtree: true});"
-                "for (let i = 0; i < 150; i++) ui.active.post('burst ' + i);")
+                "const text = document.getElementById('text'), form = document.getElementById('compose');"
+                "for (let i = 0; i < 150; i++) { text.value = 'burst ' + i; form.requestSubmit(); }")
             wait_for(lambda: any(text.startswith("reconnecting…") for text in ann.driver.execute_script("return states")), "reconnecting… shown")
             ann.wait_connected()
             burst = [("Ann Lee", f"burst {number}") for number in range(150)]
@@ -260,6 +261,14 @@ def main():
             for browser in [ann, zoe]:
                 browser.find(f'button[aria-label="Leave room {room}"]').click()
                 browser.find(f'#rooms button[data-room="{state["room"]}"]').click()
+
+        def a_message_over_the_limit_is_refused_in_the_page():
+            ann.driver.execute_script(
+                "document.getElementById('text').value = '李'.repeat(6000); document.getElementById('compose').requestSubmit()")
+            wait_for(lambda: "not sent: longer than 16384 bytes (18000)" in ann.text("#pending"), "the refusal, with the reason")
+            ann.find("#pending button").click()  # Dismiss
+            wait_for(lambda: ann.text("#pending") == "", "dismissed")
+            assert ann.text("#connection") == "connected", "the socket stays open"
 
         def presence_shows_the_other_user_join_and_leave():
             wait_for(lambda: "Zoë 李" in ann.members(), "Zoë listed at Ann")
@@ -331,6 +340,7 @@ def main():
             search_finds_the_rooms_messages,
             a_reload_resumes_without_losing_or_repeating_a_message,
             a_dropped_connection_reconnects_visibly_and_its_posts_arrive_once,
+            a_message_over_the_limit_is_refused_in_the_page,
             presence_shows_the_other_user_join_and_leave,
             unread_counts_for_other_rooms,
             take_screenshot,

@@ -4,8 +4,8 @@ import Hummingbird
 import NIOCore
 
 /// The browser client: static files shipped as the ChatTransport target's resources
-/// (`Sources/ChatTransport/Resources/client/`), served at `/` (index.html), `/client.js` and
-/// `/client.css`. Nothing is inline, so the page's Content-Security-Policy can forbid inline
+/// (`Sources/ChatTransport/Resources/client/`), served at `/` (index.html) and each other file
+/// at `/` + its name (`/client.js`, its modules, `/client.css`). Nothing is inline, so the page's Content-Security-Policy can forbid inline
 /// script and style (`default-src 'self'`): an injected `<script>` would not run.
 ///
 /// What the script does with the token and the join URL: docs/security.md ("The browser
@@ -14,6 +14,8 @@ enum BrowserClient {
     /// One file of the client, read once from the resource bundle.
     struct File: Sendable {
         let name: String
+        /// Where it is served.
+        var path: String { "/" + name }
         let contentType: String
         /// `nil` when the file is missing from the resource bundle.
         let body: ByteBuffer?
@@ -22,8 +24,10 @@ enum BrowserClient {
     /// The resource folder's files by route. A chatd binary needs its resource bundle
     /// (`swift-chat-server_ChatTransport.resources`) beside it; SwiftPM puts it there.
     static let page = load("index.html", contentType: "text/html; charset=utf-8")
-    static let script = load("client.js", contentType: "text/javascript; charset=utf-8")
-    static let style = load("client.css", contentType: "text/css; charset=utf-8")
+    /// The page's script (a module) and the modules it imports, then its style.
+    static let assets: [File] =
+        ["client.js", "client-api.js", "client-room.js"].map { load($0, contentType: "text/javascript; charset=utf-8") }
+        + [load("client.css", contentType: "text/css; charset=utf-8")]
 
     static func load(_ name: String, contentType: String) -> File {
         let url = Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "client")

@@ -60,10 +60,11 @@ struct ChatAPI {
     func routes() -> RouteTable<ChatRequestContext> {
         var routes = RouteTable<ChatRequestContext>()
         // The browser client's files are read here, at start, rather than at the first request.
-        let (page, script, style) = (BrowserClient.page, BrowserClient.script, BrowserClient.style)
+        let page = BrowserClient.page
         routes.add(.get, "/") { request, _ in try BrowserClient.response(page, host: request.head.authority) }
-        routes.add(.get, "/client.js") { _, _ in try BrowserClient.response(script) }
-        routes.add(.get, "/client.css") { _, _ in try BrowserClient.response(style) }
+        for asset in BrowserClient.assets {
+            routes.add(.get, asset.path) { _, _ in try BrowserClient.response(asset) }
+        }
         routes.add(.get, "/v1/chatrooms") { request, context in
             try await access.authorizeReading(Self.bearer(request), client: client(request, context))
             return RoomList(ids: try await service.rooms())
