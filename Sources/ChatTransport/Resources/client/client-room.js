@@ -28,6 +28,7 @@ export class Room {
     this.drainTimer = null;
     this.closed = false;
     this.suspended = false;
+    this.connecting = false;
     this.state = {text: "", kind: ""};
     this.refusal = "";
   }
@@ -50,9 +51,15 @@ export class Room {
 
   setState(text, kind) { this.state = {text, kind}; this.page.roomChanged(this, "state"); }
 
+  /** Opens the room's socket, unless one is open or opening. */
   async connect() {
     clearTimeout(this.timer);
-    if (this.closed || this.suspended) return;
+    if (this.closed || this.suspended || this.connecting || this.socket) return;
+    this.connecting = true;
+    try { await this.open(); } finally { this.connecting = false; }
+  }
+
+  async open() {
     this.setState(this.attempt === 0 ? "connecting…" : "reconnecting… (try " + (this.attempt + 1) + ")", "down");
     const path = this.joinPath();
     // A refused WebSocket tells JavaScript no status: ask the join URL over plain HTTP first.
