@@ -21,7 +21,7 @@ import urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.common.keys import Keys
 
 WAIT = float(os.environ.get("CHAT_BROWSER_WAIT", "60"))  # a bound for failing, not a timing asserted
 
@@ -332,6 +332,20 @@ def main():
                     browser.find(f'button[aria-label="Leave room {room}"]').click()
                     browser.find(f'#rooms button[data-room="{state["room"]}"]').click()
 
+        def keyboard_and_screen_reader_basics():
+            unlabelled = ann.driver.execute_script(
+                "return [...document.querySelectorAll('input, button')].filter(e =>"
+                " !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.textContent.trim()).map(e => e.id)")
+            assert unlabelled == [], f"controls without a label: {unlabelled}"
+            live = ann.driver.execute_script(
+                "return ['log', 'connection', 'notice', 'presence', 'search-status'].map(id => {"
+                " const e = document.getElementById(id); return e.getAttribute('role') + ' ' + (e.getAttribute('aria-live') || '') })")
+            assert live == ["log polite", "status ", "alert ", "status ", "status "], live
+            ann.find("#text").send_keys("sent with Enter" + Keys.ENTER)  # keyboard only
+            zoe.wait_log_ends_with(("Ann Lee", "sent with Enter"))
+            assert ann.driver.switch_to.active_element == ann.find("#text"), "focus stays in the message box"
+            assert ann.find("#text").get_attribute("value") == ""
+
         def a_message_over_the_limit_is_refused_in_the_page():
             ann.driver.execute_script(
                 "document.getElementById('text').value = '李'.repeat(6000); document.getElementById('compose').requestSubmit()")
@@ -411,6 +425,7 @@ def main():
             a_reload_resumes_without_losing_or_repeating_a_message,
             a_dropped_connection_reconnects_visibly_and_its_posts_arrive_once,
             a_message_over_the_limit_is_refused_in_the_page,
+            keyboard_and_screen_reader_basics,
             presence_shows_the_other_user_join_and_leave,
             unread_counts_for_other_rooms,
             take_screenshot,
