@@ -115,6 +115,7 @@ let package = Package(
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
+            resources: [.copy("Resources/client")],  // the browser client (BrowserClient.swift)
             swiftSettings: strictSettings
         ),
         // Credentials: the crypto behind ChatCore's authentication ports (tokens, passwords, JWT).

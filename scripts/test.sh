@@ -16,8 +16,8 @@ fi
 
 # Debian packages the build and tests use: servers the adapter tests talk to, and the C
 # client libraries the adapters link; openssl makes the TLS tests' certificates, curl speaks
-# https to the TLS listener.
-packages=(redis-server libhiredis-dev mariadb-server libmariadb-dev openssl curl)
+# https to the TLS listener; chromium and chromium-driver run the browser client's tests.
+packages=(redis-server libhiredis-dev mariadb-server libmariadb-dev openssl curl chromium chromium-driver)
 missing=()
 for package in "${packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
@@ -30,11 +30,13 @@ log=$(mktemp)
 services=$(mktemp -d)
 conformance_pid=
 fuzz_pid=
+browser_pid=
 stop_services() {
     # The conformance run is a process group of its own (setsid): its echo server and wstest
     # processes go with it.
     [ -n "$conformance_pid" ] && kill -- "-$conformance_pid" 2>/dev/null
     [ -n "$fuzz_pid" ] && kill -- "-$fuzz_pid" 2>/dev/null
+    [ -n "$browser_pid" ] && kill -- "-$browser_pid" 2>/dev/null  # it stops its chatd and chromium itself
     scripts/services/redis.sh stop "$services/redis" >/dev/null 2>&1 || true
     scripts/services/mariadb.sh stop "$services/mariadb" >/dev/null 2>&1 || true
     rm -rf "$services"
@@ -95,6 +97,14 @@ if [ "${CHAT_SKIP_FUZZ:-0}" != 1 ]; then
     fuzz_pid=$!
 fi
 
+# The browser client in headless chromium (scripts/browser/run.sh), side by side with the Swift
+# tests; each of its cases counts as a test below. CHAT_SKIP_BROWSER=1 skips it (logged).
+mkdir -p .build-browser
+if [ "${CHAT_SKIP_BROWSER:-0}" != 1 ]; then
+    setsid scripts/browser/run.sh >.build-browser/browser.log 2>&1 &
+    browser_pid=$!
+fi
+
 # CHAT_TEST_FILTER runs only the matching Swift tests (swift test --filter), with the same services.
 set +e
 swift test --skip-build --disable-xctest ${CHAT_TEST_FILTER:+--filter "$CHAT_TEST_FILTER"} 2>&1 | tee "$log"
@@ -127,6 +137,23 @@ if [ -n "$fuzz_pid" ]; then
     fi
 else
     echo "fuzzing: SKIPPED (CHAT_SKIP_FUZZ=1)"
+    skipped=$((skipped + 1))
+fi
+if [ -n "$browser_pid" ]; then
+    set +e
+    wait "$browser_pid"
+    browser=$?
+    set -e
+    browser_pid=
+    cat .build-browser/browser.log
+    browser_passed=$(grep -c '^✔ browser: ' .build-browser/browser.log || true)
+    browser_failed=$(grep -c '^✘ browser: ' .build-browser/browser.log || true)
+    if [ "$browser" -ne 0 ] && [ "$browser_failed" -eq 0 ]; then browser_failed=1; fi
+    passed=$((passed + browser_passed))
+    failed=$((failed + browser_failed))
+    [ "$browser" -eq 0 ] || { echo "browser: FAILED (see above and .build-browser/browser.log)" >&2; [ "$status" -ne 0 ] || status=$browser; }
+else
+    echo "browser: SKIPPED (CHAT_SKIP_BROWSER=1)"
     skipped=$((skipped + 1))
 fi
 case "$conformance_state" in

@@ -214,7 +214,8 @@ struct AuthenticationTests {
             let script = try await server.request(.GET, "/client.js")
             #expect(script.headers["content-type"]?.hasPrefix("text/javascript") == true)
             #expect(script.headers["x-content-type-options"] == "nosniff")
-            let javaScript = try await server.text("/client.js")
+            var javaScript = ""  // the page's script and the modules it imports
+            for path in ["/client.js", "/client-api.js", "/client-room.js"] { javaScript += try await server.text(path) }
             #expect(javaScript.contains("encodeURIComponent(name)"), "the name is encoded with encodeURIComponent")
             #expect(javaScript.contains("access_token="))
             #expect(javaScript.contains("localStorage"))

@@ -59,9 +59,12 @@ struct ChatAPI {
     /// Every route of the API, in one list (the router's routes and the 405 table).
     func routes() -> RouteTable<ChatRequestContext> {
         var routes = RouteTable<ChatRequestContext>()
-        routes.add(.get, "/") { request, _ in BrowserClient.page(host: request.head.authority) }
-        routes.add(.get, "/client.js") { _, _ in BrowserClient.script }
-        routes.add(.get, "/client.css") { _, _ in BrowserClient.style }
+        // The browser client's files are read here, at start, rather than at the first request.
+        let page = BrowserClient.page
+        routes.add(.get, "/") { request, _ in try BrowserClient.response(page, host: request.head.authority) }
+        for asset in BrowserClient.assets {
+            routes.add(.get, asset.path) { _, _ in try BrowserClient.response(asset) }
+        }
         routes.add(.get, "/v1/chatrooms") { request, context in
             try await access.authorizeReading(Self.bearer(request), client: client(request, context))
             return RoomList(ids: try await service.rooms())
