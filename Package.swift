@@ -106,6 +106,8 @@ let package = Package(
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
+            // The OpenAPI document served at /openapi.json (docs/openapi.json links to it).
+            resources: [.copy("OpenAPI/openapi.json")],
             swiftSettings: strictSettings
         ),
         // Credentials: the crypto behind ChatCore's authentication ports (tokens, passwords, JWT).

@@ -35,6 +35,7 @@ stop_services() {
     # processes go with it.
     [ -n "$conformance_pid" ] && kill -- "-$conformance_pid" 2>/dev/null
     [ -n "$fuzz_pid" ] && kill -- "-$fuzz_pid" 2>/dev/null
+    [ -n "${openapi_pid:-}" ] && kill -- "-$openapi_pid" 2>/dev/null
     scripts/services/redis.sh stop "$services/redis" >/dev/null 2>&1 || true
     scripts/services/mariadb.sh stop "$services/mariadb" >/dev/null 2>&1 || true
     rm -rf "$services"
@@ -95,6 +96,15 @@ if [ "${CHAT_SKIP_FUZZ:-0}" != 1 ]; then
     fuzz_pid=$!
 fi
 
+# The OpenAPI check (scripts/openapi/check.sh): schemathesis holds the debug chatd to
+# docs/openapi.json, beside the Swift tests; one test below. CHAT_SKIP_OPENAPI=1 skips it (logged).
+openapi_pid=
+if [ "${CHAT_SKIP_OPENAPI:-0}" != 1 ]; then
+    mkdir -p .build-openapi
+    CHATD_BIN="$(swift build --show-bin-path)/chatd" setsid scripts/openapi/check.sh >.build-openapi/check.log 2>&1 &
+    openapi_pid=$!
+fi
+
 # CHAT_TEST_FILTER runs only the matching Swift tests (swift test --filter), with the same services.
 set +e
 swift test --skip-build --disable-xctest ${CHAT_TEST_FILTER:+--filter "$CHAT_TEST_FILTER"} 2>&1 | tee "$log"
@@ -127,6 +137,24 @@ if [ -n "$fuzz_pid" ]; then
     fi
 else
     echo "fuzzing: SKIPPED (CHAT_SKIP_FUZZ=1)"
+    skipped=$((skipped + 1))
+fi
+if [ -n "$openapi_pid" ]; then
+    set +e
+    wait "$openapi_pid"
+    openapi=$?
+    set -e
+    openapi_pid=
+    cat .build-openapi/check.log
+    if [ "$openapi" -eq 0 ]; then
+        passed=$((passed + 1))
+    else
+        echo "openapi: FAILED (see above and .build-openapi/check.log)" >&2
+        failed=$((failed + 1))
+        [ "$status" -ne 0 ] || status=$openapi
+    fi
+else
+    echo "openapi: SKIPPED (CHAT_SKIP_OPENAPI=1)"
     skipped=$((skipped + 1))
 fi
 case "$conformance_state" in

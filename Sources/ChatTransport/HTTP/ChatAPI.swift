@@ -62,6 +62,8 @@ struct ChatAPI {
         routes.add(.get, "/") { request, _ in BrowserClient.page(host: request.head.authority) }
         routes.add(.get, "/client.js") { _, _ in BrowserClient.script }
         routes.add(.get, "/client.css") { _, _ in BrowserClient.style }
+        let apiDocument = APIDocument.json  // read at start-up, not at the first request
+        routes.add(.get, "/openapi.json") { _, _ in APIDocument.response(apiDocument) }
         routes.add(.get, "/v1/chatrooms") { request, context in
             try await access.authorizeReading(Self.bearer(request), client: client(request, context))
             return RoomList(ids: try await service.rooms())
