@@ -107,14 +107,15 @@ start_chatd token --auth token --private-rooms
 token=$("$venv/bin/python" scripts/openapi/seed.py "http://127.0.0.1:$port" --password "correct horse")
 run_schemathesis "--auth token --private-rooms, with a token" "http://127.0.0.1:$port" "${public_filter[@]}" \
     --exclude-path /v1/tokens/current -H "Authorization: Bearer $token"
-run_schemathesis "--auth token: revoking the token" "http://127.0.0.1:$port" \
-    --include-path /v1/tokens/current -H "Authorization: Bearer $token"
-run_schemathesis "--auth token: deleting every user, with the admin token" "http://127.0.0.1:$port" \
-    --include-path /v1/users --include-method DELETE -H "Authorization: Bearer $admin_token"
+# Before the runs below take the token and the user away.
 if [ "$has_admin" = 1 ]; then
     run_schemathesis "admin listener, with the admin token" "http://127.0.0.1:$admin_port" \
         --include-path-regex "$admin_only|^/(healthz|readyz)$" -H "Authorization: Bearer $admin_token"
 fi
+run_schemathesis "--auth token: revoking the token" "http://127.0.0.1:$port" \
+    --include-path /v1/tokens/current -H "Authorization: Bearer $token"
+run_schemathesis "--auth token: deleting every user, with the admin token" "http://127.0.0.1:$port" \
+    --include-path /v1/users --include-method DELETE -H "Authorization: Bearer $admin_token"
 stop_chatd
 
 if [ "$failures" -gt 0 ]; then
