@@ -84,7 +84,7 @@ run_schemathesis() {
     # with two, schemathesis 4.32.5 on Python 3.11 once died in a race of its own (SystemError
     # from the AST constructor), and one takes about a minute anyway.
     if ! (cd "$work" && "$venv/bin/schemathesis" --config-file "$root/scripts/openapi/schemathesis.toml" run "http://127.0.0.1:$port/openapi.json" --url "$base" \
-        --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
+        --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,unsupported_method,allow_header_conformance \
         --max-examples "$examples" $([ "$seed" = random ] || echo --seed "$seed") --workers 1 \
         --request-timeout 10 --no-color "$@"); then
         echo "openapi check: $name FAILED (chatd's log: $log)" >&2
