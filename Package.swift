@@ -115,7 +115,9 @@ let package = Package(
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
-            resources: [.copy("Resources/client")],  // the browser client (BrowserClient.swift)
+            // The browser client (BrowserClient.swift) and the OpenAPI document served at
+            // /openapi.json (docs/openapi.json links to it).
+            resources: [.copy("Resources/client"), .copy("OpenAPI/openapi.json")],
             swiftSettings: strictSettings
         ),
         // Credentials: the crypto behind ChatCore's authentication ports (tokens, passwords, JWT).

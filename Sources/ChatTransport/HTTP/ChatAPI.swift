@@ -65,6 +65,8 @@ struct ChatAPI {
         for asset in BrowserClient.assets {
             routes.add(.get, asset.path) { _, _ in try BrowserClient.response(asset) }
         }
+        let apiDocument = APIDocument.json  // read at start-up, not at the first request
+        routes.add(.get, "/openapi.json") { _, _ in APIDocument.response(apiDocument) }
         routes.add(.get, "/v1/chatrooms") { request, context in
             try await access.authorizeReading(Self.bearer(request), client: client(request, context))
             return RoomList(ids: try await service.rooms())
