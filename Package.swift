@@ -198,7 +198,12 @@ let package = Package(
         ),
         .testTarget(
             name: "ChatCoreTests",
-            dependencies: ["ChatCore", "ChatCoreTesting"],
+            dependencies: [
+                "ChatCore",
+                "ChatCoreTesting",
+                // Reading ChatCore's metrics (chatd_room_cache_failures_total) without a Prometheus registry.
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -17,8 +17,9 @@ struct ChatdMetrics: Sendable {
     private let chatLogOldestPending: Prometheus.Gauge
     private let chatLogFigures: (@Sendable () async throws -> ChatLogFigures)?
 
-    /// Makes the registry and bootstraps swift-metrics with it; call once per process.
-    static func bootstrap(chatLogFigures: (@Sendable () async throws -> ChatLogFigures)?) -> ChatdMetrics {
+    /// Makes the registry and bootstraps swift-metrics with it; call once per process, before
+    /// any backend or server is made: each makes its metrics when made, from the factory then.
+    static func bootstrap() -> PrometheusCollectorRegistry {
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         // Deliveries take microseconds to tens of milliseconds (the flush window is 5 ms).
@@ -27,7 +28,7 @@ struct ChatdMetrics: Sendable {
             .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5),
         ]
         MetricsSystem.bootstrap(factory)
-        return ChatdMetrics(registry: registry, chatLogFigures: chatLogFigures)
+        return registry
     }
 
     init(registry: PrometheusCollectorRegistry, chatLogFigures: (@Sendable () async throws -> ChatLogFigures)?) {

@@ -53,12 +53,13 @@ struct ServeCommand: AsyncParsableCommand {
         let adminSettings = try operations.settings(token: configuration.access.adminToken, environment: environment)
         let drainDelay = try operations.drain
         let serverID = ServerID.random()
+        let registry = ChatdMetrics.bootstrap()  // before the backends, which make their metrics when made
         let connected = try await selection.connect(server: serverID, logger: logger)
         let backends = connected.ports
         let service = ChatService(backends: backends, server: serverID, logger: logger)
         let authenticator = makeAuthenticator(backends.credentials)
         AuthOptions.warnIfOpen(configuration, logger: logger)
-        let metrics = ChatdMetrics.bootstrap(chatLogFigures: connected.chatLogFigures)
+        let metrics = ChatdMetrics(registry: registry, chatLogFigures: connected.chatLogFigures)
         let readiness = Readiness(probes: connected.probes)
         let server = ChatServer(service: service, authenticator: authenticator, configuration: configuration, logger: logger, readiness: readiness)
         let admin = AdminServer(

@@ -1,4 +1,5 @@
 import ChatCore
+import MetricsTestKit
 import Testing
 
 /// Failing store used to check how the service reports a backend outage.
@@ -134,10 +135,14 @@ private struct FixedClock: WallClock {
     }
 
     @Test func aFailingCacheFallsBackToTheStoreAndIsCounted() async throws {
-        let store = CachingRoomStore(base: InMemoryRoomStore(), cache: DownCache(), logger: .init(label: "test"))
+        let metrics = TestMetrics()
+        let store = CachingRoomStore(base: InMemoryRoomStore(), cache: DownCache(), metrics: metrics, logger: .init(label: "test"))
         let room = try await store.create()
         #expect(try await store.all() == [room])
-        #expect(store.cacheFailures == 3)  // invalidate, read, fill
+        for operation in ["invalidate", "read", "fill"] {
+            let failures = try metrics.expectCounter("chatd_room_cache_failures_total", [("operation", operation)])
+            #expect(failures.totalValue == 1, "the \(operation) failed once")
+        }
     }
 }
 

@@ -17,7 +17,7 @@ import Testing
                 maximumMessageBytes: 1 << 16, maximumPendingMessages: 4, closeTimeout: .seconds(1),
                 pingInterval: nil, idleTimeout: .seconds(60), maximumMessagesPerSecond: nil
             ),
-            compressors: deflate.map(FrameCompressors.init(settings:)),
+            compressors: deflate.map { FrameCompressors(settings: $0) },
             counters: TransportCounters(),
             logger: Logger(label: "test")
         )

@@ -34,11 +34,16 @@ public final class ElasticsearchMessageLog: MessageLog {
     public let indexer: ElasticsearchBulkIndexer
     private let logger: Logger
     private let inFlight = Mutex<(nextID: UInt64, queries: [HistoryKey: InFlight])>((1, [:]))
-    private let searchCount = Atomic<Int>(0)
     private let feeder = Mutex<RedisChatLogIndexer?>(nil)
-    private let sharedCount = Atomic<Int>(0)
+    /// The factory of the log's metrics (a test reads them back through it).
+    public let metrics: any MetricsFactory
+    /// `chatd_elasticsearch_searches_total{query}`: `_search` requests sent, by query.
+    private let searches: [Query: Counter]
+    /// `chatd_history_reads_shared_total`: history reads answered by joining a query already in
+    /// flight, the stampede absorbed.
+    private let sharedReads: Counter
 
-    /// `metrics` makes the indexer's counts (``ChatLogMetrics``).
+    /// `metrics` makes the log's counts and the indexer's (``ChatLogMetrics``).
     public init(
         client: ElasticsearchClient, indexer settings: ElasticsearchBulkIndexer.Settings = .init(),
         metrics: any MetricsFactory = MetricsSystem.factory, logger: Logger
@@ -46,6 +51,19 @@ public final class ElasticsearchMessageLog: MessageLog {
         self.client = client
         self.indexer = ElasticsearchBulkIndexer(client: client, settings: settings, metrics: metrics, logger: logger)
         self.logger = logger
+        self.metrics = metrics
+        var searches: [Query: Counter] = [:]
+        for query in Query.allCases {
+            searches[query] = Counter(label: "chatd_elasticsearch_searches_total", dimensions: [("query", query.rawValue)], factory: metrics)
+        }
+        self.searches = searches
+        self.sharedReads = Counter(label: "chatd_history_reads_shared_total", dimensions: [], factory: metrics)
+    }
+
+    /// The `query` of `chatd_elasticsearch_searches_total`: a history page, a resume's range, a
+    /// text search.
+    private enum Query: String, CaseIterable {
+        case history, resume, search
     }
 
     /// Connects to `endpoint` and checks that the index template is installed, so chatd refuses
@@ -65,12 +83,6 @@ public final class ElasticsearchMessageLog: MessageLog {
         return ElasticsearchMessageLog(client: client, indexer: settings, logger: logger)
     }
 
-    /// `_search` requests this log sent (history and search): how tests see the coalescing.
-    public var searchesSent: Int { searchCount.load(ordering: .relaxed) }
-
-    /// History reads answered by joining a query already in flight: the stampede absorbed.
-    public var historyReadsShared: Int { sharedCount.load(ordering: .relaxed) }
-
     public func append(_ messages: [ChatMessage]) async throws {
         try await indexer.enqueue(messages)
     }
@@ -82,14 +94,14 @@ public final class ElasticsearchMessageLog: MessageLog {
         let query = HistoryQuery(room: room, before: seq, limit: limit)
         let task = inFlight.withLock { state -> Task<[ChatMessage], any Error> in
             if let running = state.queries[key], running.generation == generation {
-                sharedCount.add(1, ordering: .relaxed)
+                sharedReads.increment()
                 return running.task
             }
             let id = state.nextID
             state.nextID += 1
             let task = Task { [self] in
                 defer { finished(key, id: id) }
-                return Array(try await self.search(query.body, name: "history").reversed())
+                return Array(try await self.search(query.body, name: .history).reversed())
             }
             state.queries[key] = InFlight(id: id, generation: generation, task: task)
             return task
@@ -107,7 +119,7 @@ public final class ElasticsearchMessageLog: MessageLog {
             from: nil,
             size: max(0, limit) + 4
         )
-        let hits = try await search(body, name: "resume")
+        let hits = try await search(body, name: .resume)
         let next = MessagePosition(epoch: position.epoch, seq: position.seq + 1)
         guard hits.prefix(while: { $0.seq <= next.seq }).contains(where: { $0.position == position || $0.position == next }) else {
             return .unavailable
@@ -119,7 +131,7 @@ public final class ElasticsearchMessageLog: MessageLog {
         // Elasticsearch's match on no words finds nothing too; this saves the round trip.
         guard limit > 0, query.contains(where: { $0.isLetter || $0.isNumber }) else { return [] }
         _ = await indexer.readyToRead(room: room, below: nil)
-        return try await search(TextQuery(room: room, text: query, limit: limit, offset: max(0, offset)).body, name: "search")
+        return try await search(TextQuery(room: room, text: query, limit: limit, offset: max(0, offset)).body, name: .search)
     }
 
     /// The consumer-group indexer that feeds this log from the durable Redis stream, when the
@@ -143,8 +155,8 @@ public final class ElasticsearchMessageLog: MessageLog {
         }
     }
 
-    private func search(_ body: some Encodable, name: String) async throws -> [ChatMessage] {
-        searchCount.add(1, ordering: .relaxed)
+    private func search(_ body: some Encodable, name: Query) async throws -> [ChatMessage] {
+        searches[name]!.increment()
         let path = "/\(ElasticsearchIndexTemplate.indexPattern)/_search"
         let answer = try await client.json(.POST, path, body: body, as: SearchResponse.self)
         return answer.hits.hits.map(\._source)

@@ -33,21 +33,23 @@ public final class RedisClient: Sendable {
     private let onConnect: (@Sendable (RedisConnection) async throws -> Void)?
     private let state = Mutex(State.idle)
     private let backoff: Mutex<Duration>
-    private let opened = Atomic<Int>(0)
+    /// Whether a connection was opened before: every later one is a reconnect.
+    private let connectedBefore = Atomic<Bool>(false)
+    /// `chatd_redis_reconnects_total`: connections opened after the first.
+    private let reconnects: Counter
     /// Whether the current outage was reported already: one warning per outage, the retries
     /// at debug level, so a long outage does not flood the log.
     private let outageReported = Atomic<Bool>(false)
 
-    /// How many connections were opened so far: 1 after the first command, more after reconnects.
-    public var connectionsOpened: Int { opened.load(ordering: .relaxed) }
-
     /// - Parameters:
     ///   - onPush: receives pub/sub messages, on the event loop, in order (subscriber clients).
     ///   - onConnect: runs on every new connection before it is handed out.
+    ///   - metrics: makes `chatd_redis_reconnects_total` (docs/operations.md, "Metrics").
     init(
         configuration: RedisConfiguration,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger,
+        metrics: any MetricsFactory = MetricsSystem.factory,
         onPush: (@Sendable (RESPValue) -> Void)? = nil,
         onConnect: (@Sendable (RedisConnection) async throws -> Void)? = nil
     ) {
@@ -57,11 +59,12 @@ public final class RedisClient: Sendable {
         self.onPush = onPush
         self.onConnect = onConnect
         self.backoff = Mutex(configuration.initialBackoff)
+        self.reconnects = Counter(label: "chatd_redis_reconnects_total", dimensions: [], factory: metrics)
     }
 
     /// A command client.
-    public convenience init(configuration: RedisConfiguration, logger: Logger) {
-        self.init(configuration: configuration, group: MultiThreadedEventLoopGroup.singleton, logger: logger)
+    public convenience init(configuration: RedisConfiguration, logger: Logger, metrics: any MetricsFactory = MetricsSystem.factory) {
+        self.init(configuration: configuration, group: MultiThreadedEventLoopGroup.singleton, logger: logger, metrics: metrics)
     }
 
     /// Sends one command; Redis's error replies are thrown as ``RedisError``.
@@ -164,9 +167,9 @@ public final class RedisClient: Sendable {
         }
         backoff.withLock { $0 = configuration.initialBackoff }
         outageReported.store(false, ordering: .relaxed)
-        if opened.add(1, ordering: .relaxed).newValue > 1 {
+        if connectedBefore.exchange(true, ordering: .relaxed) {
             logger.info("reconnected to Redis", metadata: ["redis": "\(configuration.address)"])
-            Counter(label: "chatd_redis_reconnects_total").increment()
+            reconnects.increment()
         }
         connection.closeFuture.whenComplete { _ in self.connectionClosed(connection) }
         return connection

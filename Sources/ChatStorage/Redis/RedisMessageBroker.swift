@@ -1,5 +1,6 @@
 import ChatCore
 import Logging
+import Metrics
 import NIOCore
 import Synchronization
 
@@ -17,9 +18,12 @@ public final class RedisMessageBroker: MessageBroker {
     private let commands: RedisClient
     private let subscriber: RedisSubscriber
     private let logger: Logger
+    /// The factory of the broker's metrics (a test reads them back through it).
+    public let metrics: any MetricsFactory
     private let script = RedisScript(RedisPublishScript.source)
-    private let undecodable = RedisCounter()
-    private let missed = RedisCounter()
+    /// `chatd_redis_undecodable_payloads_total` and `chatd_redis_missed_messages_total`.
+    private let undecodable: Counter
+    private let missed: Counter
     /// How long a post id is remembered per user and room (the script's PX).
     public let postIDWindow: Duration
     /// The durable chat-log stream's cap, when this broker feeds the chat log (`nil`: it does
@@ -28,17 +32,15 @@ public final class RedisMessageBroker: MessageBroker {
 
     public var feedsChatLog: Bool { chatLogCapacity != nil }
 
-    /// Payloads on a room channel that were not messages (dropped, logged and counted).
-    public var undecodableMessages: Int { undecodable.value }
-
-    /// Messages a subscriber missed (its connection was down) that history no longer had.
-    public var missedMessages: Int { missed.value }
-
+    /// `metrics` makes the broker's counts (docs/operations.md, "Metrics"): payloads on a room
+    /// channel that were not messages (dropped and logged), messages a subscriber missed (its
+    /// connection was down) that history no longer had, and both connections' reconnects.
     public init(
         configuration: RedisConfiguration,
         recentCapacity: Int = 1_000,
         postIDWindow: Duration = .seconds(300),
         chatLogCapacity: Int? = nil,
+        metrics: any MetricsFactory = MetricsSystem.factory,
         logger: Logger
     ) {
         precondition(recentCapacity > 0 && postIDWindow > .zero && (chatLogCapacity ?? 1) > 0)
@@ -46,8 +48,11 @@ public final class RedisMessageBroker: MessageBroker {
         self.recentCapacity = recentCapacity
         self.postIDWindow = postIDWindow
         self.logger = logger
-        self.commands = RedisClient(configuration: configuration, logger: logger)
-        self.subscriber = RedisSubscriber(configuration: configuration, logger: logger)
+        self.metrics = metrics
+        self.commands = RedisClient(configuration: configuration, logger: logger, metrics: metrics)
+        self.subscriber = RedisSubscriber(configuration: configuration, logger: logger, metrics: metrics)
+        self.undecodable = Counter(label: "chatd_redis_undecodable_payloads_total", dimensions: [], factory: metrics)
+        self.missed = Counter(label: "chatd_redis_missed_messages_total", dimensions: [], factory: metrics)
     }
 
     /// The connection that carries deliveries, for tests and health reports.
@@ -171,12 +176,12 @@ public final class RedisMessageBroker: MessageBroker {
     /// publisher's, an older format): each is counted and dropped; the first per subscription is
     /// logged as a warning, the rest at debug level, so a chatty foreign publisher cannot flood the log.
     private final class ForeignPayloads: Sendable {
-        private let counter: RedisCounter
+        private let counter: Counter
         private let logger: Logger
         private let channel: String
         private let logged = Atomic<Bool>(false)
 
-        init(counter: RedisCounter, logger: Logger, channel: String) {
+        init(counter: Counter, logger: Logger, channel: String) {
             self.counter = counter
             self.logger = logger
             self.channel = channel

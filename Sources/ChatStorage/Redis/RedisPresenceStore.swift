@@ -1,5 +1,6 @@
 import ChatCore
 import Logging
+import Metrics
 import NIOCore
 import Synchronization
 
@@ -20,20 +21,24 @@ public final class RedisPresenceStore: PresenceStore {
     /// Presence events arrive over Pub/Sub: a connection of their own, made at the first watch.
     private let events: RedisSubscriber
     private let maintenance = Mutex<Task<Void, Never>?>(nil)
-    private let failures = RedisCounter()
+    /// `chatd_presence_maintenance_failures_total`.
+    private let failures: Counter
     /// This server's own connections, so that they can be announced again if survivors reaped
     /// them while this server was alive but cut off (its lease expired, then came back).
     private let local = Mutex<[String: (user: UserName, room: RoomID, connection: ConnectionID)]>([:])
 
-    /// Lease refreshes and sweeps that failed (logged, then retried at the next interval).
-    public var maintenanceFailures: Int { failures.value }
-
-    public init(client: RedisClient, server: ServerID, settings: RedisPresenceSettings = .init(), logger: Logger) {
+    /// `metrics` counts the lease refreshes and sweeps that failed (logged, then retried at the
+    /// next interval) and makes the events connection's reconnects.
+    public init(
+        client: RedisClient, server: ServerID, settings: RedisPresenceSettings = .init(), metrics: any MetricsFactory = MetricsSystem.factory,
+        logger: Logger
+    ) {
         self.client = client
         self.server = server
         self.settings = settings
         self.logger = logger
-        self.events = RedisSubscriber(configuration: client.configuration, logger: logger)
+        self.events = RedisSubscriber(configuration: client.configuration, logger: logger, metrics: metrics)
+        self.failures = Counter(label: "chatd_presence_maintenance_failures_total", dimensions: [], factory: metrics)
     }
 
     public func enter(_ user: UserName, room: RoomID, connection: ConnectionID) async throws {

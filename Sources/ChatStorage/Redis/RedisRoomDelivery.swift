@@ -1,5 +1,6 @@
 import ChatCore
 import Logging
+import Metrics
 import Synchronization
 
 /// Hands one subscriber a room's messages in sequence order, each once, and fills gaps from
@@ -37,12 +38,12 @@ final class RedisRoomDelivery: Sendable {
     private let deliver: @Sendable (EncodedChatMessage) -> Void
     private let history: History
     private let historyLimit: Int
-    private let missed: RedisCounter
+    private let missed: Counter
     private let logger: Logger
 
     init(
         historyLimit: Int,
-        missed: RedisCounter,
+        missed: Counter,
         logger: Logger,
         history: @escaping History,
         deliver: @escaping @Sendable (EncodedChatMessage) -> Void

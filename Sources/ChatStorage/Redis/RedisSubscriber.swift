@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import NIOCore
 import Synchronization
 
@@ -54,12 +55,14 @@ final class RedisSubscriber: Sendable {
     private let registry: Registry
     let client: RedisClient
 
-    init(configuration: RedisConfiguration, logger: Logger) {
+    /// `metrics` makes the connection's `chatd_redis_reconnects_total`.
+    init(configuration: RedisConfiguration, logger: Logger, metrics: any MetricsFactory = MetricsSystem.factory) {
         let registry = Registry()
         self.registry = registry
         self.client = RedisClient(
             configuration: configuration,
             logger: logger,
+            metrics: metrics,
             onPush: { registry.deliver($0) },
             onConnect: { connection in
                 // Pipelined: every SUBSCRIBE is written before the first answer is awaited.

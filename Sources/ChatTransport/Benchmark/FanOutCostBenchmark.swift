@@ -44,7 +44,7 @@ package enum FanOutCostBenchmark {
             eventLoop: loop, slowConsumers: SlowConsumerPolicy(maximumQueuedBytes: 1 << 30, grace: .seconds(60)), counters: counters,
             budget: OutboundBudget(limit: AbuseLimits().outboundMemoryBudget, counters: counters)
         )
-        let compressors = mode == .oneEncode ? FrameCompressors(settings: PerMessageDeflateSettings()) : nil
+        let compressors = mode == .oneEncode ? FrameCompressors(settings: PerMessageDeflateSettings(), metrics: counters.factory) : nil
         let room = RoomID(1)
         var members: [RoomMember] = []
         var sinks: [ByteSink] = []

@@ -41,8 +41,8 @@ public final class WebSocketEchoServer: Service {
     }
 
     public func run() async throws {
-        let compressors = deflate.map(FrameCompressors.init(settings:))
         let counters = TransportCounters()
+        let compressors = deflate.map { FrameCompressors(settings: $0, metrics: counters.factory) }
         let logger = logger
         let limits = WebSocketLimits(
             maximumMessageBytes: Self.conformanceLimits.maximumMessageBytes,

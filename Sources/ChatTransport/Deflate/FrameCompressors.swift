@@ -1,3 +1,4 @@
+import Metrics
 import NIOCore
 import Synchronization
 
@@ -10,13 +11,13 @@ import Synchronization
 public final class FrameCompressors: Sendable {
     let settings: PerMessageDeflateSettings
     private let compressors = Mutex<[UInt8: MessageCompressor]>([:])
-    private let compressions = Atomic<Int>(0)
+    /// `chatd_deflate_compressions_total`: messages compressed; with one-encode fan-out, one per
+    /// message and window size, never per recipient.
+    private let compressions: Counter
 
-    /// Messages compressed so far: with one-encode fan-out, one per message and window size.
-    public var compressionCount: Int { compressions.load(ordering: .relaxed) }
-
-    public init(settings: PerMessageDeflateSettings) {
+    public init(settings: PerMessageDeflateSettings, metrics: any MetricsFactory = MetricsSystem.factory) {
         self.settings = settings
+        self.compressions = Counter(label: "chatd_deflate_compressions_total", dimensions: [], factory: metrics)
     }
 
     /// A complete frame (FIN, RSV1 set) carrying `payload` compressed for `windowBits`, or nil
@@ -57,7 +58,7 @@ public final class FrameCompressors: Sendable {
             }
         }
         guard compressed else { return nil }
-        compressions.add(1, ordering: .relaxed)
+        compressions.increment()
         return output
     }
 }

@@ -43,7 +43,7 @@ public final class ChatServer: Service {
         self.readiness = readiness
         let connections = LocalConnections(counters: counters)
         self.connections = connections
-        let compressors = configuration.deflate.map(FrameCompressors.init(settings:))
+        let compressors = configuration.deflate.map { FrameCompressors(settings: $0, metrics: counters.factory) }
         let hub = RoomHub(
             service: service,
             slowConsumers: configuration.slowConsumerPolicy,

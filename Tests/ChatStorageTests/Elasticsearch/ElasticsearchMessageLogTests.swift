@@ -76,13 +76,14 @@ import ChatTestServices
                     group.addTask { try await log.history(of: room, before: 25, limit: 10).map(\.seq) }
                 }
                 // Answer only once every other caller has joined the first query.
-                #expect(await Fixture.eventually { log.historyReadsShared == 49 })
+                #expect(await Fixture.eventually { MetricsText(factory: log.metrics).int("chatd_history_reads_shared_total") == 49 })
                 fake.with { $0.holdSearchAnswers = false }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
             #expect(results.count == 50)
             #expect(results.allSatisfy { $0 == Array(15...24) })
             #expect(fake.with { $0.counters.searchRequests } == 1)
+            #expect(MetricsText(factory: log.metrics).int("chatd_elasticsearch_searches_total", ["query": "history"]) == 2, "the first read's and the shared one")
             // Different arguments are different queries.
             #expect(try await log.history(of: room, before: 5, limit: 10).map(\.seq) == [1, 2, 3, 4])
             #expect(fake.with { $0.counters.searchRequests } == 2)

@@ -1,5 +1,6 @@
 import ChatCore
 import ChatStorage
+import ChatTestServices
 import Testing
 
 /// A cache that cannot reach Redis must never take the room list down with it.
@@ -11,11 +12,14 @@ import Testing
         configuration.connectTimeout = .milliseconds(500)
         let client = RedisClient(configuration: configuration, logger: TestRedis.logger)
         let base = InMemoryRoomStore()
-        let store = CachingRoomStore(base: base, cache: RedisChatCache(client: client), logger: TestRedis.logger)
+        let metrics = MeasuredMetrics()
+        let store = CachingRoomStore(base: base, cache: RedisChatCache(client: client), metrics: metrics.factory, logger: TestRedis.logger)
         let room = try await store.create()
         #expect(try await store.all() == [room])
         #expect(try await store.contains(room))
-        #expect(store.cacheFailures >= 3, "invalidate, read and fill each failed and were counted")
+        for operation in ["invalidate", "read", "fill"] {
+            #expect(metrics.int("chatd_room_cache_failures_total", ["operation": operation]) >= 1, "the \(operation) failed and was counted")
+        }
         await client.shutdown()
     }
 

@@ -1,5 +1,6 @@
 import ChatCore
 import ChatStorage
+import ChatTestServices
 import Logging
 import NIOCore
 import Synchronization
@@ -32,7 +33,7 @@ import Testing
     @Test func aPayloadOfAnotherFormatIsDroppedLoggedOnceAndTheRoomGoesOn() async throws {
         let configuration = try TestRedis.configuration()
         let logs = LogRecorder()
-        let broker = RedisMessageBroker(configuration: configuration, logger: Logger(label: "test.payload") { _ in logs })
+        let broker = RedisMessageBroker(configuration: configuration, metrics: MeasuredMetrics().factory, logger: Logger(label: "test.payload") { _ in logs })
         let room = uniqueRoom()
         let encoded = EncodedInbox()
         let values = Inbox()
@@ -56,7 +57,7 @@ import Testing
         try await values.wait(for: 1)
         #expect(encoded.messages.map(\.position) == [receipt.position])
         #expect(values.messages == [receipt.message])
-        #expect(broker.undecodableMessages == 2 * foreign.count, "each subscription dropped each one")
+        #expect(broker.measured.int("chatd_redis_undecodable_payloads_total") == 2 * foreign.count, "each subscription dropped each one")
         let warnings = logs.entries.filter { $0.level == .warning && $0.message.contains("not a chat message") }
         #expect(warnings.count == 2, "one warning per subscription, not per payload: \(logs.entries)")
         for subscription in subscriptions { await subscription.cancel() }

@@ -1,4 +1,6 @@
 import ChatCore
+import ChatTestServices
+import Metrics
 import Synchronization
 import Testing
 
@@ -36,7 +38,7 @@ import Testing
         for (epoch, seq) in [("a", 1), ("a", 2), ("b", 8)] { harness.delivery.receive(message(Int64(seq), epoch: epoch)) }
         #expect(try await eventually(within: .seconds(5)) { harness.positions.count == 8 })
         #expect(harness.positions == ["a/1", "a/2", "a/3", "a/4", "a/5", "b/6", "b/7", "b/8"])
-        #expect(harness.missed.value == 0)
+        #expect(harness.missed == 0)
         harness.delivery.receive(message(3, epoch: "a"))
         harness.delivery.receive(message(9, epoch: "b"))
         #expect(try await eventually(within: .seconds(5)) { harness.positions.count == 9 })
@@ -48,7 +50,7 @@ import Testing
         for seq: Int64 in [1, 2, 6, 7, 8] { harness.delivery.receive(message(seq)) }
         #expect(try await eventually(within: .seconds(30)) { harness.seqs.count == 8 })
         #expect(harness.seqs == Array(1...8))
-        #expect(harness.missed.value == 0)
+        #expect(harness.missed == 0)
     }
 
     @Test func whatHistoryNoLongerHasIsSkippedAndCounted() async throws {
@@ -56,7 +58,7 @@ import Testing
         for seq: Int64 in [1, 5] { harness.delivery.receive(message(seq)) }
         #expect(try await eventually(within: .seconds(30)) { harness.seqs.count == 3 })
         #expect(harness.seqs == [1, 4, 5])
-        #expect(harness.missed.value == 2, "2 and 3 were lost")
+        #expect(harness.missed == 2, "2 and 3 were lost")
     }
 
     @Test func aCancelledDeliveryDeliversNothingMore() async throws {
@@ -71,8 +73,11 @@ import Testing
 
     private final class Harness: Sendable {
         let delivery: RedisRoomDelivery
-        let missed = RedisCounter()
+        private let metrics = MeasuredMetrics()
         private let sink = Sink()
+
+        /// What `chatd_redis_missed_messages_total` counted.
+        var missed: Int { metrics.int("chatd_redis_missed_messages_total") }
 
         var seqs: [Int64] { sink.positions.map(\.seq) }
         var positions: [String] { sink.positions.map(\.description) }
@@ -81,7 +86,7 @@ import Testing
             let sink = self.sink
             self.delivery = RedisRoomDelivery(
                 historyLimit: 1_000,
-                missed: missed,
+                missed: Counter(label: "chatd_redis_missed_messages_total", dimensions: [], factory: metrics.factory),
                 logger: TestRedis.logger,
                 history: { limit in
                     try await Task.sleep(for: historyDelay)

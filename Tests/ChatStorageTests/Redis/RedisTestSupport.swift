@@ -1,5 +1,6 @@
 import ChatCore
 import ChatStorage
+import ChatTestServices
 import Logging
 import Synchronization
 import Testing
@@ -54,7 +55,7 @@ final class BrokerPool: Sendable {
     }
 
     func make(recentCapacity: Int = 1_000) -> RedisMessageBroker {
-        let broker = RedisMessageBroker(configuration: configuration, recentCapacity: recentCapacity, logger: TestRedis.logger)
+        let broker = RedisMessageBroker(configuration: configuration, recentCapacity: recentCapacity, metrics: MeasuredMetrics().factory, logger: TestRedis.logger)
         brokers.withLock { $0.append(broker) }
         return broker
     }
@@ -97,3 +98,11 @@ func eventually(within limit: Duration, _ condition: () async throws -> Bool) as
 }
 
 func uniqueRoom() -> RoomID { RoomID(Int64.random(in: 1_000_000_000...9_000_000_000_000)) }
+
+extension RedisMessageBroker {
+    /// The broker's metrics, as scraped now (made with a ``MeasuredMetrics`` factory).
+    var measured: MetricsText { MetricsText(factory: metrics) }
+
+    /// `chatd_redis_reconnects_total` of both its connections: 0 while each stayed on its first.
+    var reconnects: Int { measured.int("chatd_redis_reconnects_total") }
+}
