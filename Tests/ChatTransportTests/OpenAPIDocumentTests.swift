@@ -16,12 +16,6 @@ import Testing
     static let publicServer = "http://localhost:8080"
     static let operationKeys: Set<String> = ["get", "put", "post", "delete", "patch", "head", "options", "trace"]
 
-    /// Public routes the document describes that another branch of issue 13 is building
-    /// (docs/operations.md, "The API document").
-    /// TODO(lead, when the ops branch is merged): empty this set; the test below fails with
-    /// this advice as soon as one of them is routed.
-    static let pendingPublicPaths: Set<String> = ["/healthz", "/readyz"]
-
     static var committedDocument: Data {
         get throws {
             let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -49,7 +43,7 @@ import Testing
     static func publicRoutes() -> [String: Set<String>] {
         let access = AccessControl(settings: AccessSettings(mode: .open), authenticator: nil, counters: TransportCounters())
         let api = ChatAPI(service: ChatService(backends: .inMemory()), maximumBodyBytes: 16_384, access: access)
-        return api.routes().openAPIOperations
+        return ChatServer.publicRoutes(api: api, readiness: Readiness()).openAPIOperations
     }
 
     @Test func theServerServesTheCommittedDocument() async throws {
@@ -85,25 +79,21 @@ import Testing
     @Test func everyDocumentedPublicPathIsRouted() throws {
         let routes = Self.publicRoutes()
         for (path, methods) in try Self.documentedOperations(on: { $0.contains(Self.publicServer) }) {
-            if Self.pendingPublicPaths.contains(path) {
-                #expect(routes[path] == nil, "\(path) is routed now: remove it from OpenAPIDocumentTests.pendingPublicPaths")
-            } else {
-                #expect(routes[path] == methods, "\(path): documented \(methods.sorted()), routed \(routes[path]?.sorted() ?? [])")
-            }
+            #expect(routes[path] == methods, "\(path): documented \(methods.sorted()), routed \(routes[path]?.sorted() ?? [])")
         }
     }
 
-    /// The admin listener's routes as /work/notes/admin-api.md fixes them.
-    /// TODO(lead, when the ops branch is merged): replace `contract` with the admin listener's
-    /// RouteTable, `<the admin API>.routes().openAPIOperations` (the accessor is in
-    /// Sources/ChatTransport/OpenAPI/RouteTable+OpenAPI.swift), so the check covers what is routed.
+    /// The admin listener's routes, as its route table lists them, are the document's paths on
+    /// the admin server, with the same methods.
     @Test func theAdminListenerIsDocumented() throws {
-        let contract: [String: Set<String>] = [
-            "/metrics": ["get"], "/healthz": ["get"], "/readyz": ["get"],
-            "/v1/admin/chatrooms/{id}/messages": ["post"], "/v1/admin/users/{name}/disconnect": ["post"],
-            "/v1/admin/chatrooms": ["get"], "/v1/admin/chatrooms/{id}/presence": ["get"], "/v1/admin/nodes": ["get"],
-        ]
+        let service = ChatService(backends: .inMemory())
+        let admin = AdminServer(
+            settings: AdminSettings(port: 0), server: ChatServer(service: service), service: service,
+            cluster: InMemoryClusterControl(), exposition: { "" }
+        )
+        let routed = admin.routes.openAPIOperations
+        #expect(routed.keys.contains("/v1/admin/nodes") && routed.keys.contains("/metrics"), "the admin table: \(routed)")
         let documented = try Self.documentedOperations { !$0.subtracting([Self.publicServer]).isEmpty }
-        #expect(documented == contract)
+        #expect(documented == routed)
     }
 }

@@ -12,6 +12,8 @@ import ServiceLifecycle
 /// other servers broadcast, from `run()` until graceful shutdown.
 public final class AdminServer: Service {
     private let application: Application<RouterResponder<ChatRequestContext>>
+    /// The listener's routes (what the OpenAPI document's admin part is checked against).
+    let routes: RouteTable<ChatRequestContext>
     private let heartbeat: NodeHeartbeat
     private let cluster: any ClusterControl
     private let settings: AdminSettings
@@ -46,6 +48,7 @@ public final class AdminServer: Service {
             exposition: exposition
         )
         let routes = api.routes()
+        self.routes = routes
         let router = Router(context: ChatRequestContext.self)
         router.add(middleware: HTTPMetricsMiddleware(counters: server.counters))
         router.add(middleware: RequestIDMiddleware())

@@ -98,13 +98,19 @@ public final class ChatServer: Service {
             service: service, maximumBodyBytes: configuration.maximumRequestBodyBytes, access: access,
             trustedProxies: configuration.abuseLimits.trustedProxies
         )
-        var routes = api.routes()
-        HealthRoutes.add(to: &routes, readiness: readiness)
+        let routes = publicRoutes(api: api, readiness: readiness)
         router.add(middleware: HTTPMetricsMiddleware(counters: counters))
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: JSONErrorMiddleware(logger: logger, routes: routes.paths, counters: counters))
         routes.register(on: router)
         return router
+    }
+
+    /// Every route of the public listener: the API's and the health routes.
+    static func publicRoutes(api: ChatAPI, readiness: Readiness) -> RouteTable<ChatRequestContext> {
+        var routes = api.routes()
+        HealthRoutes.add(to: &routes, readiness: readiness)
+        return routes
     }
 
     /// The port the server listens on, once it does (useful with port 0).
