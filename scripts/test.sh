@@ -139,58 +139,54 @@ if [ "$status" -eq 0 ] && [ "$passed" -eq 0 ]; then
     status=1
 fi
 
-# The fuzz run and the conformance suite count as one test each in the closing line, which
-# stays the last line.
+# The side runs count in the closing line, which stays the last line: the fuzz run, the
+# OpenAPI check and the conformance suite as one test each, the browser tests one per case.
 skipped=0
-if [ -n "$fuzz_pid" ]; then
+
+# Waits for side run NAME (its pid, its log), prints the log and counts it: as one test, or,
+# given PASS and FAIL patterns, as the lines of its log that match them (a failed run with no
+# failing line still counts as one failure).
+finish_side_run() {  # NAME PID LOG [PASS FAIL]
+    local name=$1 pid=$2 side_log=$3 code ok bad
     set +e
-    wait "$fuzz_pid"
-    fuzz=$?
+    wait "$pid"
+    code=$?
     set -e
-    fuzz_pid=
-    cat .build-fuzz/fuzz.log
-    if [ "$fuzz" -eq 0 ]; then
-        passed=$((passed + 1))
+    cat "$side_log"
+    if [ $# -ge 5 ]; then
+        ok=$(grep -c "$4" "$side_log" || true)
+        bad=$(grep -c "$5" "$side_log" || true)
+    elif [ "$code" -eq 0 ]; then
+        ok=1 bad=0
     else
-        echo "fuzzing: FAILED (see above and .build-fuzz/fuzz.log)" >&2
-        failed=$((failed + 1))
-        [ "$status" -ne 0 ] || status=$fuzz
+        ok=0 bad=1
     fi
+    [ "$code" -eq 0 ] || [ "$bad" -gt 0 ] || bad=1
+    passed=$((passed + ok))
+    failed=$((failed + bad))
+    if [ "$code" -ne 0 ]; then
+        echo "$name: FAILED (see above and $side_log)" >&2
+        [ "$status" -ne 0 ] || status=$code
+    fi
+}
+
+if [ -n "$fuzz_pid" ]; then
+    finish_side_run fuzzing "$fuzz_pid" .build-fuzz/fuzz.log
+    fuzz_pid=
 else
     echo "fuzzing: SKIPPED (CHAT_SKIP_FUZZ=1)"
     skipped=$((skipped + 1))
 fi
 if [ -n "$browser_pid" ]; then
-    set +e
-    wait "$browser_pid"
-    browser=$?
-    set -e
+    finish_side_run browser "$browser_pid" .build-browser/browser.log '^✔ browser: ' '^✘ browser: '
     browser_pid=
-    cat .build-browser/browser.log
-    browser_passed=$(grep -c '^✔ browser: ' .build-browser/browser.log || true)
-    browser_failed=$(grep -c '^✘ browser: ' .build-browser/browser.log || true)
-    if [ "$browser" -ne 0 ] && [ "$browser_failed" -eq 0 ]; then browser_failed=1; fi
-    passed=$((passed + browser_passed))
-    failed=$((failed + browser_failed))
-    [ "$browser" -eq 0 ] || { echo "browser: FAILED (see above and .build-browser/browser.log)" >&2; [ "$status" -ne 0 ] || status=$browser; }
 else
     echo "browser: SKIPPED (CHAT_SKIP_BROWSER=1)"
     skipped=$((skipped + 1))
 fi
 if [ -n "$openapi_pid" ]; then
-    set +e
-    wait "$openapi_pid"
-    openapi=$?
-    set -e
+    finish_side_run openapi "$openapi_pid" .build-openapi/check.log
     openapi_pid=
-    cat .build-openapi/check.log
-    if [ "$openapi" -eq 0 ]; then
-        passed=$((passed + 1))
-    else
-        echo "openapi: FAILED (see above and .build-openapi/check.log)" >&2
-        failed=$((failed + 1))
-        [ "$status" -ne 0 ] || status=$openapi
-    fi
 else
     echo "openapi: SKIPPED (CHAT_SKIP_OPENAPI=1)"
     skipped=$((skipped + 1))

@@ -10,8 +10,8 @@
 # Runs against the in-memory default, given a user, two rooms and a few messages first
 # (seed.py; schemathesis.toml has it use them): once with `--auth none` (the seed's open API),
 # once with `--auth token --private-rooms` and a token made first (the token's revocation and
-# `DELETE /v1/users` with the admin token run last, each on its own), and, when the build has
-# the admin listener (`--admin-port`), once against it with the admin token. Each chatd is
+# `DELETE /v1/users` with the admin token run last, each on its own), and once against the
+# admin listener with the admin token. Each chatd is
 # stopped by its pid. Exits non-zero on any failure.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -43,26 +43,17 @@ stop_chatd() {
 trap stop_chatd EXIT
 trap 'exit 143' TERM INT
 
-# The admin listener is another branch's work (issue 13): its operations are checked once the
-# build has it.
-has_admin=0
-"$CHATD_BIN" serve --help 2>&1 | grep -q -- '--admin-port' && has_admin=1
-
 # start_chatd NAME ARGS...: a chatd on free ports, in memory, limits that would only answer 429
 # lifted so that the requests reach the handlers; waits until it serves.
 start_chatd() {
     local name=$1
     shift
     port=$(free_port)
-    local admin_args=()
-    if [ "$has_admin" = 1 ]; then
-        admin_port=$(free_port)
-        admin_args=(--admin-host 127.0.0.1 --admin-port "$admin_port")
-    fi
+    admin_port=$(free_port)
     log="$work/chatd-$name.log"
     "$CHATD_BIN" serve --host 127.0.0.1 --port "$port" --log-level warning --admin-token "$admin_token" \
         --auth-failure-limit 0 --room-quota 0 --connection-rate 100000 --bcrypt-cost 4 \
-        "${admin_args[@]}" "$@" >"$log" 2>&1 &
+        --admin-host 127.0.0.1 --admin-port "$admin_port" "$@" >"$log" 2>&1 &
     chatd_pid=$!
     for _ in $(seq 1 100); do
         curl -fs -o /dev/null "http://127.0.0.1:$port/openapi.json" && return 0
@@ -92,13 +83,9 @@ run_schemathesis() {
     fi
 }
 
-# Operations of the admin listener, and the health routes when the build does not have them yet.
+# Operations of the admin listener only (the health routes are on both).
 admin_only='^/(metrics|v1/admin/.*)$'
 public_filter=(--exclude-path-regex "$admin_only")
-[ "$has_admin" = 1 ] || {
-    echo "openapi check: this build has no admin listener (--admin-port): /healthz, /readyz and the admin routes are not checked"
-    public_filter=(--exclude-path-regex '^/(metrics|v1/admin/.*|healthz|readyz)$')
-}
 
 start_chatd open --auth none
 "$venv/bin/python" scripts/openapi/seed.py "http://127.0.0.1:$port" >/dev/null
@@ -110,10 +97,8 @@ token=$("$venv/bin/python" scripts/openapi/seed.py "http://127.0.0.1:$port" --pa
 run_schemathesis "--auth token --private-rooms, with a token" "http://127.0.0.1:$port" "${public_filter[@]}" \
     --exclude-path /v1/tokens/current -H "Authorization: Bearer $token"
 # Before the runs below take the token and the user away.
-if [ "$has_admin" = 1 ]; then
-    run_schemathesis "admin listener, with the admin token" "http://127.0.0.1:$admin_port" \
-        --include-path-regex "$admin_only|^/(healthz|readyz)$" -H "Authorization: Bearer $admin_token"
-fi
+run_schemathesis "admin listener, with the admin token" "http://127.0.0.1:$admin_port" \
+    --include-path-regex "$admin_only|^/(healthz|readyz)$" -H "Authorization: Bearer $admin_token"
 run_schemathesis "--auth token: revoking the token" "http://127.0.0.1:$port" \
     --include-path /v1/tokens/current -H "Authorization: Bearer $token"
 run_schemathesis "--auth token: deleting every user, with the admin token" "http://127.0.0.1:$port" \
