@@ -69,11 +69,13 @@ struct ServeCommand: AsyncParsableCommand {
         logger.info("chatd starting", metadata: ["server": "\(service.server)", "backends": "\(selection.summary)", "auth": "\(configuration.access.mode.rawValue)"])
         let announce = Task {
             let bound = await server.listeningPort()
+            guard bound > 0 else { return }  // never listened: chatd stops, saying why
             let speaks = configuration.tls == nil ? "HTTP API, WebSocket join" : "HTTPS API, WebSocket join over wss; TLS only"
             logger.info("chatd listening on \(host):\(bound) (\(speaks), browser client at /)")
         }
         let announceAdmin = Task {
             let bound = await admin.listeningPort()
+            guard bound > 0 else { return }
             logger.info("admin listener on \(adminSettings.host):\(bound) (/metrics, /healthz, /readyz, /v1/admin/)")
         }
         defer {

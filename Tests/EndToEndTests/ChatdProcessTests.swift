@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import NIOWebSocket
 import Testing
 
@@ -25,6 +26,21 @@ struct ChatdProcessTests {
         #expect(try await client.waitForClose() == .goingAway, "clients get a close frame")
         #expect(try await chatd.waitForExit() == 0)
         #expect(chatd.output.contains("chatd stopped"))
+    }
+
+    @Test(arguments: [("--port", "the API listener"), ("--admin-port", "the admin listener")])
+    func aTakenPortStopsChatdNamingTheListenerAndItsFlag(flag: String, listener: String) async throws {
+        let taken = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(taken.localAddress?.port)
+        var flags = ["serve", "--host", "127.0.0.1", "--port", "0", "--admin-port", "0"]
+        flags += [flag, String(port)]  // the last one wins
+        let chatd = try ChatdProcess(flags)
+        #expect(try await chatd.waitForExit() != 0)
+        #expect(
+            chatd.output.contains("\(listener) cannot listen on 127.0.0.1:\(port): the address is already in use")
+                && chatd.output.contains("choose another port with \(flag)"),
+            "log: \(chatd.output)")
+        try await taken.close()
     }
 
     @Test func authNoneOnAPublicAddressLogsAWarning() async throws {

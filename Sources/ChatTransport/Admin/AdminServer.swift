@@ -65,7 +65,8 @@ public final class AdminServer: Service {
         )
     }
 
-    /// The port the admin listener listens on, once it does (useful with port 0).
+    /// The port the admin listener listens on, once it does (useful with port 0); 0 if the
+    /// calling task is cancelled before.
     public func listeningPort() async -> Int {
         await address.port()
     }
@@ -85,7 +86,9 @@ public final class AdminServer: Service {
         let logger = logger
         let beating = Task { await heartbeat.run(on: cluster, every: interval, logger: logger) }
         do {
-            try await application.run()
+            try await ListenerUnavailable.naming("the admin listener", host: settings.host, port: settings.port, flag: "--admin-port") {
+                try await application.run()
+            }
         } catch {
             beating.cancel()
             await listener?.cancel()

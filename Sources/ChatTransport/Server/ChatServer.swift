@@ -113,13 +113,16 @@ public final class ChatServer: Service {
         return routes
     }
 
-    /// The port the server listens on, once it does (useful with port 0).
+    /// The port the server listens on, once it does (useful with port 0); 0 if the calling task
+    /// is cancelled before.
     public func listeningPort() async -> Int {
         await address.port()
     }
 
     public func run() async throws {
-        try await application.run()
+        try await ListenerUnavailable.naming("the API listener", host: configuration.host, port: configuration.port, flag: "--port") {
+            try await application.run()
+        }
         await service.leaveAll()
     }
 }
