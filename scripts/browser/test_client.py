@@ -349,11 +349,17 @@ def main():
             assert ann.find("#text").get_attribute("value") == ""
 
         def a_message_over_the_limit_is_refused_in_the_page():
+            # The case before left the room and came back: its socket may still be opening.
+            wait_for(lambda: ann.text("#connection") == "connected", "Ann connected before the case")
             ann.driver.execute_script(
                 "document.getElementById('text').value = '李'.repeat(6000); document.getElementById('compose').requestSubmit()")
             wait_for(lambda: "not sent: longer than 16384 bytes (18000)" in ann.text("#pending"), "the refusal, with the reason")
             ann.find("#pending button").click()  # Dismiss
             wait_for(lambda: ann.text("#pending") == "", "dismissed")
+            # Had the page sent it, the server would have closed the socket (1009): the next
+            # post goes out on the same socket, which is still connected afterwards.
+            ann.find("#text").send_keys("after the refusal" + Keys.ENTER)
+            zoe.wait_log_ends_with(("Ann Lee", "after the refusal"))
             assert ann.text("#connection") == "connected", "the socket stays open"
 
         def presence_shows_the_other_user_join_and_leave():
