@@ -26,7 +26,7 @@ struct AdminClusterTests {
         await flush.shutdown()
         let url = "redis://\(configuration.host):\(configuration.port)/\(redisDatabase)"
         let shared = ChatBackends.inMemory()
-        let rooms = UnsharedRoomIDs()
+        let rooms = InMemoryRoomStore()
         var nodes: [AdminTestNode] = []
         for _ in 0..<2 {
             let server = ServerID.random()
@@ -111,15 +111,4 @@ struct AdminClusterTests {
             return current == expected ? true : nil
         }
     }
-}
-
-/// Room ids no other test uses: Redis Pub/Sub channels (`chatroom:{id}`) are not per database,
-/// and the process tests' rooms are 1, 2, … on every database.
-final class UnsharedRoomIDs: RoomStore {
-    private let store = InMemoryRoomStore()
-    private let offset = Int64.random(in: 1_000_000...1_000_000_000)
-
-    func create() async throws -> RoomID { RoomID(try await store.create().rawValue + offset) }
-    func all() async throws -> [RoomID] { try await store.all().map { RoomID($0.rawValue + offset) } }
-    func contains(_ room: RoomID) async throws -> Bool { try await store.contains(RoomID(room.rawValue - offset)) }
 }

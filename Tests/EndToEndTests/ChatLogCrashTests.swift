@@ -14,15 +14,7 @@ struct ChatLogCrashTests {
         let fake = try await FakeElasticsearch.start()
         let redis = RedisClient(configuration: try RedisConfiguration(endpoint: BackendEndpoint(kind: .redis, url: backends.redisURL)), logger: Logger(label: "test.redis"))
         do {
-            for migration in [["migrate", "--mariadb", backends.mariadbURL], ["migrate", "--elasticsearch", fake.url]] {
-                let migrate = try ChatdProcess(migration)
-                #expect(try await migrate.waitForExit() == 0, "chatd \(migration): \(migrate.output)")
-            }
-            // Pub/Sub channels are one per Redis server, not per database: a room id no other
-            // test's chatd uses keeps their messages apart.
-            let pool = MariaDBConnectionPool(configuration: try MariaDBConfiguration(url: backends.mariadbURL))
-            _ = try await pool.execute("ALTER TABLE chatrooms AUTO_INCREMENT = \(Int.random(in: 1_000_000...9_000_000))")
-            await pool.shutdown()
+            try await ChatdProcess.migrate(mariadb: backends.mariadbURL, elasticsearch: fake.url)
             let flags = [
                 "--host", "127.0.0.1", "--port", "0", "--redis", backends.redisURL, "--mariadb", backends.mariadbURL,
                 "--elasticsearch", fake.url, "--chat-log-claim-after", "1",

@@ -12,8 +12,8 @@ import Testing
 /// stream no longer holds is served from the chat log.
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct RedisFramingTests {
-    /// Redis database 13 (each process test takes its own); the room ids are random so that
-    /// Pub/Sub channels, shared by every database, are this test's alone.
+    /// Redis database 13 (each process test takes its own, and with it its own Pub/Sub
+    /// channels, `db13:…`).
     private static let redisDatabase = 13
 
     private struct Setup {
@@ -29,13 +29,7 @@ struct RedisFramingTests {
         let fake = try await FakeElasticsearch.start()
         let redis = RedisClient(configuration: try RedisConfiguration(endpoint: BackendEndpoint(kind: .redis, url: backends.redisURL)), logger: Logger(label: "test.redis"))
         do {
-            for migration in [["migrate", "--mariadb", backends.mariadbURL], ["migrate", "--elasticsearch", fake.url]] {
-                let migrate = try ChatdProcess(migration)
-                #expect(try await migrate.waitForExit() == 0, "chatd \(migration): \(migrate.output)")
-            }
-            let pool = MariaDBConnectionPool(configuration: try MariaDBConfiguration(url: backends.mariadbURL))
-            _ = try await pool.execute("ALTER TABLE chatrooms AUTO_INCREMENT = \(Int.random(in: 1_000_000...9_000_000))")
-            await pool.shutdown()
+            try await ChatdProcess.migrate(mariadb: backends.mariadbURL, elasticsearch: fake.url)
             let chatd = try ChatdProcess([
                 "--host", "127.0.0.1", "--port", "0", "--redis", backends.redisURL, "--mariadb", backends.mariadbURL, "--elasticsearch", fake.url,
             ])

@@ -33,10 +33,7 @@ final class ChaosDrill: @unchecked Sendable {
     func startServers(_ servers: Int) async throws {
         try await redis.start()
         try await mariadb.start()
-        for migration in [["migrate", "--mariadb", mariadb.url], ["migrate", "--elasticsearch", fake.url]] {
-            let migrate = try ChatdProcess(migration)
-            guard try await migrate.waitForExit() == 0 else { throw TestFailure("chatd \(migration): \(migrate.output)") }
-        }
+        try await ChatdProcess.migrate(mariadb: mariadb.url, elasticsearch: fake.url)
         let flags = [
             "--host", "127.0.0.1", "--port", "0", "--redis", redis.url, "--mariadb", mariadb.url, "--elasticsearch", fake.url,
             "--chat-log-claim-after", "2", "--room-quota", "0",

@@ -49,3 +49,14 @@ final class ChatdProcess: Sendable {
     }
 }
 
+
+extension ChatdProcess {
+    /// `chatd migrate` for MariaDB and for Elasticsearch, as an operator runs it before the
+    /// first `serve`.
+    static func migrate(mariadb: String, elasticsearch: String) async throws {
+        for migration in [["migrate", "--mariadb", mariadb], ["migrate", "--elasticsearch", elasticsearch]] {
+            let migrate = try ChatdProcess(migration)
+            guard try await migrate.waitForExit() == 0 else { throw TestFailure("chatd \(migration): \(migrate.output)") }
+        }
+    }
+}
