@@ -5,7 +5,8 @@
 #   scripts/services/redis.sh stop DIR    # kills the server whose pid is in DIR/redis.pid
 #   scripts/services/redis.sh url DIR     # prints the server's URL
 #
-# No persistence (no RDB, no AOF): every start is an empty server. With REDIS_APPENDONLY=yes the
+# No persistence (no RDB, no AOF): every start is an empty server, with 32 databases so that every
+# test that needs a Redis to itself can have a database of its own. With REDIS_APPENDONLY=yes the
 # server keeps an append-only file in DIR written before every reply (appendfsync always), so a
 # stop and start in the same DIR is a restart that lost nothing (the chaos drill's).
 #
@@ -55,7 +56,7 @@ start)
     if [ -n "$password" ]; then listen+=(--requirepass "$password"); fi
     redis-server --bind 127.0.0.1 "${listen[@]}" --dir "$dir" --daemonize yes \
         --pidfile "$pidfile" --logfile "$dir/redis.log" \
-        --save "" "${persistence[@]}" --protected-mode yes
+        --save "" "${persistence[@]}" --protected-mode yes --databases 32
     for _ in $(seq 1 100); do
         if [ "$(cli ping 2>/dev/null)" = "PONG" ]; then
             echo "$port" >"$dir/redis.port"

@@ -17,7 +17,8 @@ struct SharedBackends {
     }
 
     /// Makes an empty MariaDB database (not migrated) and empties Redis database `redisDatabase`
-    /// (tests that run chatd processes each take their own number, 8 to 15).
+    /// (tests that run chatd processes each take their own number, 7 to 31; scripts/services/redis.sh
+    /// starts Redis with 32 databases).
     static func make(redisDatabase: Int) async throws -> SharedBackends {
         let environment = ProcessInfo.processInfo.environment
         guard let mariadbBase = environment["CHAT_TEST_MARIADB_URL"], let redisBase = environment["CHAT_TEST_REDIS_URL"] else {
