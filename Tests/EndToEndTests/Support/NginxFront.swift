@@ -30,7 +30,7 @@ final class NginxFront: Sendable {
                 "serve", "--host", "127.0.0.1", "--port", "0", "--admin-port", "0", "--auth", auth,
                 "--redis", backends.redisURL, "--mariadb", backends.mariadbURL, "--trusted-proxy", "127.0.0.1",
                 "--max-connections-per-address", "\(perAddressLimit)", "--connection-rate", "100000",
-                "--allowed-origin", ChatClient.origin, "--presence-lease", "2", "--room-quota", "0",
+                "--allowed-origin", ChatClient.origin,
             ]
             for _ in 0..<3 { chatds.append(try ChatdProcess(flags)) }
             var ports: [Int] = []
