@@ -16,8 +16,9 @@ fi
 
 # Debian packages the build and tests use: servers the adapter tests talk to, and the C
 # client libraries the adapters link; openssl makes the TLS tests' certificates, curl speaks
-# https to the TLS listener; chromium and chromium-driver run the browser client's tests.
-packages=(redis-server libhiredis-dev mariadb-server libmariadb-dev openssl curl chromium chromium-driver)
+# https to the TLS listener; chromium and chromium-driver run the browser client's tests;
+# nginx (with deploy/nginx/chatd.conf) fronts three chatd in NginxFrontTests.
+packages=(redis-server libhiredis-dev mariadb-server libmariadb-dev openssl curl chromium chromium-driver nginx)
 missing=()
 for package in "${packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
