@@ -15,6 +15,7 @@ enum RedisStoreFailure {
     private static let transientCodes: Set<Substring> = ["LOADING", "BUSY", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "NOREPLICAS"]
 
     /// Runs one store operation against Redis, mapping its failure.
+    @discardableResult
     static func mapping<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
