@@ -4,7 +4,7 @@ import Foundation
 
 /// The backend URLs, each from its flag or else its environment variable; missing means in-memory.
 struct BackendOptions: ParsableArguments {
-    @Option(help: "Redis URL for the broker, presence and cache, e.g. redis://127.0.0.1:6379 (env CHATD_REDIS_URL).")
+    @Option(help: "Redis URL for the broker and presence, and for users and rooms without --mariadb (with it, the room-list cache), e.g. redis://127.0.0.1:6379 (env CHATD_REDIS_URL).")
     var redis: String?
 
     @Option(help: "MariaDB URL for users and rooms, e.g. mariadb://chat:secret@127.0.0.1:3306/chat (env CHATD_MARIADB_URL).")

@@ -28,10 +28,10 @@ struct LimitOptions: ParsableArguments {
     @Option(help: "IP address of a reverse proxy of yours whose X-Forwarded-For / X-Real-IP name the client for the per-address limits; repeatable (default: none, the TCP peer is the client).")
     var trustedProxy: [String] = []
 
-    @Option(help: "Users the in-memory user store holds at most (without --mariadb); beyond it 507 (default 1000000).")
+    @Option(help: "Users the in-memory user store holds at most (without --redis or --mariadb); beyond it 507 (default 1000000).")
     var maxUsers: Int?
 
-    @Option(help: "Chat rooms the in-memory room store holds at most (without --mariadb); beyond it 507 (default 100000).")
+    @Option(help: "Chat rooms the in-memory room store holds at most (without --redis or --mariadb); beyond it 507 (default 100000).")
     var maxRooms: Int?
 
     func apply(to configuration: inout ChatServerConfiguration, backends selection: inout BackendSelection) throws {

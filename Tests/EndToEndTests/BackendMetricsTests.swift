@@ -8,8 +8,12 @@ import Testing
 struct BackendMetricsTests {
     @Test func aRedisOutageShowsAsCacheFailuresAndTheReconnectAfterIt() async throws {
         let redis = OwnServer(.redis)
+        let mariadb = OwnServer(.mariadb)  // rooms in MariaDB: Redis caches their list
         try await redis.start()
-        let chatd = try ChatdProcess(["--host", "127.0.0.1", "--port", "0", "--auth", "none", "--redis", redis.url])
+        try await mariadb.start()
+        let migrate = try ChatdProcess(["migrate", "--mariadb", mariadb.url])
+        #expect(try await migrate.waitForExit() == 0, "chatd migrate: \(migrate.output)")
+        let chatd = try ChatdProcess(["--host", "127.0.0.1", "--port", "0", "--auth", "none", "--redis", redis.url, "--mariadb", mariadb.url])
         do {
             let port = try await chatd.listeningPort()
             let adminPort = try await eventually("the admin listener's port; log:\n\(chatd.output)") {
@@ -25,8 +29,8 @@ struct BackendMetricsTests {
             #expect(before.int("chatd_room_cache_failures_total") == 0)
 
             try await redis.stop()
-            // Rooms live in this process (no MariaDB); the new room invalidates the cached list,
-            // which fails while Redis is down, and the room is made all the same.
+            // The new room (in MariaDB) invalidates the cached list, which fails while Redis is
+            // down, and the room is made all the same.
             #expect(try await LoopbackHTTP.request(.POST, port: port, "/v1/chatrooms", body: "").status == 200, "a failing cache is not fatal")
             #expect(try await scrape().int("chatd_room_cache_failures_total", ["operation": "invalidate"]) >= 1)
 
@@ -40,9 +44,11 @@ struct BackendMetricsTests {
             kill(chatd.process.processIdentifier, SIGTERM)
             #expect(try await chatd.waitForExit() == 0)
             await redis.remove()
+            await mariadb.remove()
         } catch {
             kill(chatd.process.processIdentifier, SIGKILL)
             await redis.remove()
+            await mariadb.remove()
             throw error
         }
     }

@@ -9,7 +9,7 @@ public struct BackendSelection: Sendable {
     /// How long a server's presence lease lasts (with Redis): a crashed server's users vanish
     /// within 1.5 times this (see ``RedisPresenceSettings``).
     public var presenceLease: Duration = .seconds(10)
-    /// Caps of the stores kept in process memory (users and rooms without MariaDB).
+    /// Caps of the stores kept in process memory (users and rooms without MariaDB or Redis).
     public var memoryCapacity = InMemoryCapacity()
     /// The durable chat-log stream and its indexers (with Redis and Elasticsearch both).
     public var chatLog = RedisChatLogSettings()
@@ -36,8 +36,8 @@ public struct BackendSelection: Sendable {
     /// A line for the startup log: which backend each port runs on.
     public var summary: String {
         [
-            "users, rooms: \(mariadb.map { "MariaDB \($0)" } ?? "in-memory")",
-            "broker, presence, cache: \(redis.map { "Redis \($0)" } ?? "in-memory")",
+            "users, rooms: \(mariadb.map { "MariaDB \($0)" } ?? redis.map { "Redis \($0)" } ?? "in-memory")",
+            "broker, presence\(mariadb != nil && redis != nil ? ", room-list cache" : ""): \(redis.map { "Redis \($0)" } ?? "in-memory")",
             "chat log: \(elasticsearch.map { "Elasticsearch \($0)" } ?? "in-memory")",
         ].joined(separator: "; ")
     }
@@ -57,10 +57,11 @@ public struct BackendSelection: Sendable {
     /// Builds the ports for the server `server`, connecting to and checking each configured
     /// backend first: with `--elasticsearch`, the chat log (whose index template must be
     /// installed); with `--mariadb`, users and rooms (whose schema must be migrated); with
-    /// `--redis`, the broker, presence (with its lease) and the room-list cache (in front of the
-    /// room store). An unreachable server or a missing schema stops start-up with a message fit
-    /// for the operator, so a server never starts on a backend it cannot use, and never
-    /// silently falls back to memory.
+    /// `--redis`, the broker, presence (with its lease), and either users and rooms too (without
+    /// `--mariadb`: ``RedisUserStore``, ``RedisRoomStore``, ``RedisCredentialStore``) or the
+    /// room-list cache in front of MariaDB's room store. An unreachable server or a missing
+    /// schema stops start-up with a message fit for the operator, so a server never starts on a
+    /// backend it cannot use, and never silently falls back to memory.
     ///
     /// With Elasticsearch, the log is an ``ElasticsearchMessageLog`` whose indexer must be
     /// flushed on shutdown (``ElasticsearchMessageLog/shutdown(within:)``). With Redis too, the
@@ -145,11 +146,15 @@ public struct BackendSelection: Sendable {
             feed.start()
             chatLogFigures = { try await feed.figures() }
         }
-        // Rooms stay in this process until MariaDB is configured, so until then the cached list
-        // is this server's own: other servers' lists differ and must not be served from it.
-        let namespace = mariadb == nil ? "chat:server:\(server.rawValue)" : nil
-        let cache = RedisChatCache(client: client, namespace: namespace)
-        backends.rooms = CachingRoomStore(base: backends.rooms, cache: cache, logger: logger)
+        if mariadb == nil {
+            // Without MariaDB, users and rooms live in Redis too, so every chatd on it shares
+            // them. No cache in front: it would be Redis caching itself.
+            backends.users = RedisUserStore(client: client)
+            backends.rooms = RedisRoomStore(client: client)
+            backends.credentials = RedisCredentialStore(client: client)
+        } else {
+            backends.rooms = CachingRoomStore(base: backends.rooms, cache: RedisChatCache(client: client), logger: logger)
+        }
         let cluster = RedisClusterControl(configuration: configuration, client: client, logger: logger)
         backends.cluster = cluster
         probes["redis"] = { try await client.command(["PING"]) }

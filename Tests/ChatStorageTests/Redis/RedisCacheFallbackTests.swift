@@ -40,27 +40,51 @@ import Testing
     }
 }
 
-/// `--redis` at startup: Redis serves the broker, presence and the room-list cache, or the
-/// server refuses to start with a message.
-@Suite struct RedisBackendSelectionTests {
-    @Test func aConfiguredRedisServesBrokerPresenceAndCache() async throws {
+/// `--redis` at startup: Redis serves the broker and presence, and users, rooms and
+/// credentials too while no MariaDB is configured (shared by every server on it, with no cache
+/// in front), or the server refuses to start with a message. One after another: both cases
+/// use database 3, and the first asserts it holds no cache key.
+@Suite(.serialized) struct RedisBackendSelectionTests {
+    @Test func redisAloneServesBrokerPresenceUsersRoomsAndCredentialsToEveryServer() async throws {
         let url = try TestRedis.configuration()
         // Database 3: the cache contract cases own the room-list key of database 0.
         let selection = try BackendSelection(redis: "redis://\(url.host):\(url.port)/3", mariadb: nil, elasticsearch: nil)
         let server = ServerID.random()
-        let backends = try await selection.makeBackends(server: server, logger: TestRedis.logger)
+        let connected = try await selection.connect(server: server, logger: TestRedis.logger)
+        let other = try await selection.connect(server: .random(), logger: TestRedis.logger)
+        let backends = connected.ports
         let presence = try #require(backends.presence as? RedisPresenceStore)
         #expect(presence.server == server)
         #expect(backends.broker is RedisMessageBroker)
-        #expect(backends.rooms is CachingRoomStore)
+        #expect(backends.users is RedisUserStore && backends.rooms is RedisRoomStore && backends.credentials is RedisCredentialStore)
+        #expect(selection.summary.hasPrefix("users, rooms: Redis redis://"), "\(selection.summary)")
         let room = try await backends.rooms.create()
-        #expect(try await backends.rooms.all().contains(room))
-        // Rooms are in this process's memory, so the cached list is kept under this server's name.
+        #expect(try await other.ports.rooms.all().contains(room), "one room list for both servers")
+        let name = UserName(trusted: "selected-\(UInt32.random(in: 0...UInt32.max))")
+        try await backends.users.create(name)
+        await #expect(throws: ChatError.userNameTaken(name)) { try await other.ports.users.create(name) }
         let inspector = RedisClient(configuration: try RedisConfiguration(endpoint: BackendEndpoint(kind: .redis, url: "redis://\(url.host):\(url.port)/3")), logger: TestRedis.logger)
-        #expect(try await inspector.command(["EXISTS", "chat:server:\(server.rawValue):chat:cache:rooms"]).int == 1)
+        #expect(try await inspector.command(["KEYS", "*chat:cache*"]).array == [], "no room-list cache of Redis in Redis")
         await inspector.shutdown()
-        await presence.shutdown()
-        await (backends.broker as? RedisMessageBroker)?.shutdown()
+        await connected.lifecycle.stop()
+        await other.lifecycle.stop()
+    }
+
+    /// With MariaDB too, users and rooms stay there and Redis caches the room list in front of it.
+    @Test func withMariaDBRedisCachesTheRoomListInFrontOfIt() async throws {
+        let url = try TestRedis.configuration()
+        try await MariaDBTestServer.withDatabase { pool in
+            let database = pool.configuration
+            let mariadb = "mariadb://\(database.user):\(database.password)@\(database.host):\(database.port)/\(database.database)"
+            let selection = try BackendSelection(redis: "redis://\(url.host):\(url.port)/3", mariadb: mariadb, elasticsearch: nil)
+            let connected = try await selection.connect(server: .random(), logger: TestRedis.logger)
+            #expect(connected.ports.users is MariaDBUserStore && connected.ports.credentials is MariaDBCredentialStore)
+            #expect(connected.ports.rooms is CachingRoomStore)
+            #expect(selection.summary.hasPrefix("users, rooms: MariaDB mariadb://"), "\(selection.summary)")
+            let room = try await connected.ports.rooms.create()
+            #expect(try await MariaDBRoomStore(pool: pool).contains(room), "the room is in MariaDB")
+            await connected.lifecycle.stop()
+        }
     }
 
     @Test func anUnreachableRedisStopsTheStartWithAMessage() async throws {
