@@ -145,6 +145,15 @@ import Testing
         #expect(try sentFrames().map(\.closeCode) == [1001])
     }
 
+    @Test func aPeerThatClosesItsSideWithoutACloseFrameIsDroppedAtOnce() throws {
+        try channel.writeInbound(clientFrame(.text, "hello"))
+        #expect(channel.isActive)
+        channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        #expect(!channel.isActive)
+        #expect(session.texts == ["hello"])
+        #expect(session.closed == 1)
+    }
+
     @Test func readingPausesWhileTooManyMessagesAwaitPublishing() throws {
         let baseline = counter.reads
         try channel.writeInbound(clientFrame(.text, "one"))

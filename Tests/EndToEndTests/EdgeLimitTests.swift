@@ -87,6 +87,30 @@ struct EdgeLimitTests {
         }
     }
 
+    @Test func aSocketWhosePeerClosesItsSideWithoutACloseFrameFreesItsPlaceAtOnce() async throws {
+        // nginx drops its upstream socket this way when its client vanishes. No pings: only the
+        // half-closure itself can free the place.
+        let configuration = Self.configuration {
+            $0.abuseLimits.maximumConnectionsPerAddress = 2  // 127.0.0.1: the test's HTTP client and Ann
+            $0.pingInterval = nil
+        }
+        try await Self.withChattingRoom(configuration) { server, room, ann in
+            let path = String(server.joinURL(room: room, user: "Ann").dropFirst("ws://127.0.0.1:\(server.port)".count))
+            let first = try await RawHTTP.open(port: server.port, RawHTTP.upgradeRequest(path), from: "127.0.0.5")
+            #expect(first.head.hasPrefix("HTTP/1.1 101"), "\(first.head.prefix(40))")
+            let held = try await RawHTTP.open(port: server.port, Self.listRooms, from: "127.0.0.5")
+            let refused = try await RawHTTP.exchange(port: server.port, Self.closingListRooms, from: "127.0.0.5")
+            #expect(refused.hasPrefix("HTTP/1.1 429"), "the socket and the held request fill the address's places: \(refused.prefix(40))")
+            try await first.channel.close(mode: .output)  // TCP FIN, no close frame
+            _ = try await eventually("the half-closed socket is dropped and frees its place") {
+                try await RawHTTP.exchange(port: server.port, Self.closingListRooms, from: "127.0.0.5").hasPrefix("HTTP/1.1 200") ? true : nil
+            }
+            try await Self.stillChatting(ann, "after the half-closed socket")
+            try? await first.channel.close()
+            try await held.channel.close()
+        }
+    }
+
     static let closingListRooms = "GET /v1/chatrooms HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
 
     @Test func newConnectionsFasterThanTheRateGet429() async throws {

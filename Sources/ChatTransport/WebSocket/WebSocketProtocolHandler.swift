@@ -296,6 +296,12 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is ChannelShouldQuiesceEvent {
             close(.goingAway, reason: "server shutting down")
+        } else if let event = event as? ChannelEvent, event == .inputClosed {
+            // The peer closed its TCP side without a close frame (a vanished client, or nginx
+            // dropping its upstream socket): nothing more can arrive, so the socket is dead. The
+            // server allows half-closure, so without this it would sit in CLOSE-WAIT, counted
+            // against the address's limit and in presence, until the next ping failed.
+            context.close(promise: nil)
         } else {
             context.fireUserInboundEventTriggered(event)
         }
