@@ -19,6 +19,12 @@ struct ChatBenchTests {
         try Self.expectCompleteFanout(json, members: 10)
         let server = try #require(json["server"] as? [String: Any])
         #expect((server["cpu_seconds"] as? Double ?? 0) > 0, "chatd's CPU is read from /proc")
+        #expect(server["cpu_user_seconds"] is Double && server["cpu_system_seconds"] is Double)
+        let machine = try #require(json["server_plus_client"] as? [String: Any], "the whole-machine figure")
+        for field in ["user_us_per_delivery", "system_us_per_delivery", "total_us_per_delivery", "server_user_us_per_delivery"] {
+            #expect(machine[field] is Double, "server_plus_client.\(field) in \(machine)")
+        }
+        #expect((machine["total_us_per_delivery"] as? Double ?? 0) > 0)
         #expect(json["compressed_frames"] as? Int == 0, "nothing offered deflate")
         try await Self.stop(chatd)
     }
