@@ -181,12 +181,12 @@ struct RoomsReport: BenchReport {
         }
         if let redis {
             lines.append(
-                "  redis         \(format(redis.cpuSeconds, 2)) CPU s (user \(format(redis.cpuUserSeconds, 2)), system \(format(redis.cpuSystemSeconds, 2))), \(format(redis.coresBusy, 2)) cores busy\(redis.microsecondsPerMessage.map { ", \(significant($0)) us per message" } ?? "")")
+                "  redis         \(significant(redis.cpuSeconds)) CPU s (user \(significant(redis.cpuUserSeconds)), system \(significant(redis.cpuSystemSeconds))), \(significant(redis.coresBusy)) cores busy\(redis.microsecondsPerMessage.map { ", \(significant($0)) us per message" } ?? "")")
         }
         lines.append(
-            "  chat-bench    \(format(client.cpuSeconds, 2)) CPU s (user \(format(client.cpuUserSeconds, 2)), system \(format(client.cpuSystemSeconds, 2))) over \(format(wallSeconds, 1)) s: \(format(client.coresBusy, 2)) of \(client.machineCores) cores")
+            "  chat-bench    \(significant(client.cpuSeconds)) CPU s (user \(significant(client.cpuUserSeconds)), system \(significant(client.cpuSystemSeconds))) over \(format(wallSeconds, 1)) s: \(significant(client.coresBusy)) of \(client.machineCores) cores")
         if let server {
-            lines.append("  servers       \(format(server.cpuSeconds, 2)) CPU s (user \(format(server.cpuUserSeconds, 2))), \(format(server.coresBusy, 2)) cores busy")
+            lines.append("  servers       \(significant(server.cpuSeconds)) CPU s (user \(significant(server.cpuUserSeconds))), \(significant(server.coresBusy)) cores busy")
         }
         if let serverPlusClient { lines.append("  \(serverPlusClient.line)") }
         if closedByServer > 0 { lines.append("  closed        \(closedByServer) connections closed by the server") }
