@@ -30,21 +30,26 @@ extension ChatBenchTests {
             let json = try await Self.chatBench(
                 ["rooms"] + servers + [
                     "--redis-url", backends.redisURL, "--rooms", "20", "--members", "3", "--rate-per-room", "2", "--warmup", "0.5", "--duration", "2",
+                    "--join-samples", "2",
                 ])
             try Self.expectCompleteRooms(json, rooms: 20, members: 3, roomsPerServer: [20, 20], membersPerServer: [30, 30])
             let join = try #require(json["join"] as? [String: Any])
             #expect((join["first_on_server_ms"] as? [String: Any])?["count"] as? Int == 40, "each room's first member on each server timed")
             #expect((join["later_ms"] as? [String: Any])?["count"] as? Int == 20)
             #expect(join["subscription_ms_p50"] is Double)
+            let unloaded = try #require(json["join_unloaded"] as? [String: Any], "joins timed one at a time after the run")
+            #expect((unloaded["first_on_server_ms"] as? [String: Any])?["count"] as? Int == 4, "2 sampled rooms on each of 2 servers")
+            #expect((unloaded["later_ms"] as? [String: Any])?["count"] as? Int == 4)
             let redis = try #require(json["redis"] as? [String: Any], "Redis's CPU read with --redis-url")
             #expect((redis["cpu_seconds"] as? Double ?? -1) >= 0)
 
             // Low rate, many rooms, one member each: 0.25 messages/s per room, 10/s in all. The
             // rooms alternate between the servers, so each must subscribe to its half only.
             let lowRate = try await Self.chatBench(
-                ["rooms"] + servers + ["--rooms", "40", "--members", "1", "--rate-per-room", "0.25", "--warmup", "0", "--duration", "4"])
+                ["rooms"] + servers + ["--rooms", "40", "--members", "1", "--rate-per-room", "0.25", "--warmup", "0", "--duration", "4", "--join-samples", "0"])
             try Self.expectCompleteRooms(lowRate, rooms: 40, members: 1, roomsPerServer: [20, 20], membersPerServer: [20, 20])
             #expect(lowRate["total_rate"] as? Double == 10)
+            #expect(lowRate["join_unloaded"] == nil, "--join-samples 0: none")
             #expect((lowRate["messages_published"] as? Int ?? 0) >= 40, "every room published at least once")
 
             for chatd in started { try await Self.stop(chatd) }

@@ -15,7 +15,8 @@ struct RoomsCommand: AsyncParsableCommand {
             Users and rooms are created over HTTP on the first --url (with tokens where the server gives them). \
             Joins come in two rounds: first each room's first member on each server (that join makes the server subscribe to the room), \
             then the rest; every member posts a join probe once joined and times its echo from before its TCP connect, \
-            so the report shows a first join on a server next to a later one. Publishing starts once every probe is back; \
+            so the report shows a first join on a server next to a later one (under the load of --connect-concurrency joins in flight; \
+            after the run, --join-samples rooms per server of their own are joined one member at a time, unloaded: join_unloaded). Publishing starts once every probe is back; \
             member 0 of room r sends at --rate-per-room (or --total-rate / R), its first message r / total rate seconds in, \
             and messages of the first --warmup seconds are neither counted nor timed. \
             With --admin-url (one per --url, in the same order) each server's chatd_connections and chatd_rooms_active are read \
@@ -63,6 +64,9 @@ struct RoomsCommand: AsyncParsableCommand {
     @Option(help: "Seconds every join probe has to come back before the run fails.")
     var joinTimeout: Double = 60
 
+    @Option(help: "After the run, rooms per server whose joins are timed one at a time, unloaded (first member on the server, then a second); 0: none.")
+    var joinSamples = 10
+
     var perRoomRate: Double { ratePerRoom ?? (totalRate ?? 0) / Double(rooms) }
 
     func validate() throws {
@@ -70,6 +74,7 @@ struct RoomsCommand: AsyncParsableCommand {
         guard (ratePerRoom == nil) != (totalRate == nil) else { throw ValidationError("give either --rate-per-room or --total-rate") }
         guard perRoomRate > 0, perRoomRate.isFinite else { throw ValidationError("the rate must be above 0") }
         guard perRoomRate <= 40 else { throw ValidationError("--rate-per-room must be at most 40 (chatd's default post rate limit is 50/s)") }
+        guard joinSamples >= 0 else { throw ValidationError("--join-samples must not be negative") }
         guard warmup >= 0, drain >= 0, joinTimeout > 0 else { throw ValidationError("--warmup and --drain must not be negative, --join-timeout above 0") }
         guard duration > 0, duration * perRoomRate >= 1 else {
             throw ValidationError(
@@ -89,7 +94,7 @@ struct RoomsCommand: AsyncParsableCommand {
             endpoints: try server.endpoints(), servers: server.servers, adminURLs: adminURLs.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 },
             redis: RedisServers(servers: try redisURLs.map(RedisCPU.init(url:))), rooms: rooms, members: members, ratePerRoom: perRoomRate,
             warmup: warmup, duration: duration, drain: drain, messageBytes: messageBytes, joinTimeout: joinTimeout,
-            connectConcurrency: server.connectConcurrency)
+            connectConcurrency: server.connectConcurrency, joinSamples: joinSamples)
         try server.print(try await BenchClient.with(progress: !server.quiet) { try await run.run($0) })
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Histogram
 
 /// Every figure of a `rooms` run.
 struct RoomsReport: BenchReport {
@@ -32,7 +33,10 @@ struct RoomsReport: BenchReport {
     /// Rooms whose members got fewer deliveries than their publisher's messages times members.
     let roomsShort: Int
     let latencyMs: LatencyFigures
+    /// The bulk joins before publishing (--connect-concurrency in flight).
     let join: JoinCost
+    /// One join at a time after the run, into rooms of their own (``JoinSampler``); nil with --join-samples 0.
+    let joinUnloaded: JoinCost?
     let servers: [Server]
     let redis: RedisUsage?
     let client: ClientUsage
@@ -71,6 +75,12 @@ struct RoomsReport: BenchReport {
         let laterMs: LatencyFigures
         /// First p50 minus later p50: what the subscription adds; nil without both kinds.
         let subscriptionMsP50: Double?
+
+        init(firstOnServer: Histogram<UInt64>, later: Histogram<UInt64>) {
+            firstOnServerMs = LatencyFigures(microseconds: firstOnServer)
+            laterMs = LatencyFigures(microseconds: later)
+            subscriptionMsP50 = firstOnServerMs.count > 0 && laterMs.count > 0 ? firstOnServerMs.p50 - laterMs.p50 : nil
+        }
 
         enum CodingKeys: String, CodingKey {
             case firstOnServerMs = "first_on_server_ms", laterMs = "later_ms", subscriptionMsP50 = "subscription_ms_p50"
@@ -116,14 +126,15 @@ struct RoomsReport: BenchReport {
         case messagesPublished = "messages_published", expectedDeliveries = "expected_deliveries", deliveries
         case deliveriesPerSecond = "deliveries_per_second", lost, duplicated, outOfOrder = "out_of_order"
         case warmupDeliveries = "warmup_deliveries", unparsedFrames = "unparsed_frames", closedByServer = "closed_by_server"
-        case roomsWithDeliveries = "rooms_with_deliveries", roomsShort = "rooms_short", latencyMs = "latency_ms", join, servers, redis
+        case roomsWithDeliveries = "rooms_with_deliveries", roomsShort = "rooms_short", latencyMs = "latency_ms", join, joinUnloaded = "join_unloaded", servers, redis
         case client, server, serverPlusClient = "server_plus_client"
     }
 
     init(
         urls: [String], rooms: Int, members: Int, ratePerRoom: Double, warmup: Double, duration: Double, messageBytes: Int,
         deliverySeconds: Double, wallSeconds: Double, counts: LoopStats.Snapshot, publishedByRoom: [UInt64], receivedByRoom: [UInt64],
-        servers: [Server], client: ClientUsage, serverCPU: (pids: [Int32], cpu: CPUTime)?, redisCPU: (urls: [String], cpu: CPUTime)?
+        servers: [Server], client: ClientUsage, serverCPU: (pids: [Int32], cpu: CPUTime)?, redisCPU: (urls: [String], cpu: CPUTime)?,
+        unloadedJoins: JoinSampler.Figures? = nil
     ) {
         self.urls = urls
         self.rooms = rooms
@@ -150,9 +161,8 @@ struct RoomsReport: BenchReport {
         roomsWithDeliveries = receivedByRoom.filter { $0 > 0 }.count
         roomsShort = zip(publishedByRoom, receivedByRoom).filter { published, received in received < published * UInt64(members) }.count
         latencyMs = LatencyFigures(microseconds: counts.latency)
-        let first = LatencyFigures(microseconds: counts.firstJoinLatency)
-        let later = LatencyFigures(microseconds: counts.laterJoinLatency)
-        join = JoinCost(firstOnServerMs: first, laterMs: later, subscriptionMsP50: first.count > 0 && later.count > 0 ? first.p50 - later.p50 : nil)
+        join = JoinCost(firstOnServer: counts.firstJoinLatency, later: counts.laterJoinLatency)
+        joinUnloaded = unloadedJoins.map { JoinCost(firstOnServer: $0.firstOnServer, later: $0.later) }
         self.servers = servers
         redis = redisCPU.map { usage in
             RedisUsage(
@@ -175,6 +185,10 @@ struct RoomsReport: BenchReport {
             "  join ms       first on its server \(join.firstOnServerMs.line)",
             "                later               \(join.laterMs.line)",
         ]
+        if let joinUnloaded {
+            lines.append("  one at a time first on its server \(joinUnloaded.firstOnServerMs.line)")
+            lines.append("                later               \(joinUnloaded.laterMs.line)")
+        }
         for server in servers {
             let metrics = server.metrics.map { "; its /metrics: \($0.connections) connections, \($0.roomsActive) rooms subscribed" } ?? ""
             lines.append("  server        \(server.url): \(server.members) members in \(server.roomsWithMembers) rooms\(metrics)")

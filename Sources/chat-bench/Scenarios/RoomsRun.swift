@@ -21,6 +21,8 @@ struct RoomsRun {
     let messageBytes: Int
     let joinTimeout: Double
     let connectConcurrency: Int
+    /// Rooms per server whose joins are timed one at a time after the run (``JoinSampler``).
+    let joinSamples: Int
 
     /// The server member `member` of room `room` joins.
     static func server(ofRoom room: Int, member: Int, servers: Int) -> Int { (room + member) % servers }
@@ -122,13 +124,15 @@ struct RoomsRun {
                     roomsWithMembers: Set(placed.map(\.room)).count, metrics: metrics))
         }
         await client.close(all)
+        let unloaded = joinSamples > 0
+            ? try await JoinSampler(endpoints: endpoints, samples: joinSamples, timeout: joinTimeout).run(client, runID: runID) : nil
         return RoomsReport(
             urls: endpoints.map(\.baseURL), rooms: rooms, members: members, ratePerRoom: ratePerRoom, warmup: warmup, duration: duration,
             messageBytes: messageBytes, deliverySeconds: deliverySeconds, wallSeconds: wall, counts: counts,
             publishedByRoom: (0..<rooms).map { counts.published[$0] ?? 0 }, receivedByRoom: receivedByRoom, servers: serverFigures,
             client: ClientUsage(cpu: cpu, wallSeconds: wall, threads: client.threads),
             serverCPU: servers.isEmpty ? nil : (pids: servers.processes.map(\.pid), cpu: serverCPU),
-            redisCPU: redisCPU.map { (urls: redis.servers.map(\.url), cpu: $0) })
+            redisCPU: redisCPU.map { (urls: redis.servers.map(\.url), cpu: $0) }, unloadedJoins: unloaded)
     }
 
     private func expected(_ counts: LoopStats.Snapshot) -> UInt64 {
