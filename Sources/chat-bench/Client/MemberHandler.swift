@@ -131,6 +131,7 @@ final class MemberHandler: ChannelInboundHandler {
             if let probe = joinProbe, fields.sentAt == probe.startedAt {
                 joinProbe = nil
                 probeEchoed = true
+                stats.probesEchoed += 1
                 let micros = max((now &- probe.startedAt) / 1_000, 1)
                 if probe.firstOnServer {
                     _ = stats.figures.firstJoinLatency.record(micros)

@@ -12,6 +12,10 @@ final class LoopStats {
     /// order, but neither counted as published nor as delivered, nor timed. 0: none.
     var countFrom: UInt64 = 0
 
+    /// Join probes that came back to their member (``MemberHandler/JoinProbe``): a plain count,
+    /// cheap to poll while members join, unlike merging the figures' histograms.
+    var probesEchoed = 0
+
     /// One inflater for every compressed frame of this loop: the server resets its context per
     /// message (`server_no_context_takeover`), so members need none of their own.
     private var inflater: ZlibDecompressor?

@@ -143,8 +143,8 @@ struct RoomsRun {
     private func waitForProbes(_ count: Int, client: BenchClient) async throws {
         let deadline = ContinuousClock.now + .seconds(joinTimeout)
         while true {
-            let counts = try await client.collect()
-            let echoed = Int(counts.firstJoinLatency.totalCount + counts.laterJoinLatency.totalCount)
+            var echoed = 0
+            for stats in client.loopStats { echoed += try await stats.eventLoop.submit { stats.value.probesEchoed }.get() }
             if echoed >= count { return }
             guard ContinuousClock.now < deadline else {
                 throw SetupClient.Failure(
