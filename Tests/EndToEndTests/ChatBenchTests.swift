@@ -67,12 +67,16 @@ struct ChatBenchTests {
         let port = try await chatd.listeningPort()
         let json = try await Self.chatBench([
             "join-storm", "--url", "http://127.0.0.1:\(port)", "--clients", "50", "--history", "20", "--seed-rate", "40",
+            "--server-pid", "\(chatd.process.processIdentifier)",
         ])
         #expect(json["histories_complete"] as? Int == 50)
         #expect(json["errors"] as? Int == 0)
         let joinMs = try #require(json["join_ms"] as? [String: Any])
         for field in ["p50", "p99", "max"] { #expect(joinMs[field] is Double, "missing join_ms.\(field)") }
         #expect(joinMs["count"] as? Int == 50)
+        let machine = try #require(json["server_plus_client"] as? [String: Any], "the whole-machine figure")
+        #expect(machine["deliveries"] as? Int == 50 * 20, "the storm's deliveries: every client's 20 history messages")
+        #expect(machine["total_us_per_delivery"] is Double)
         try await Self.stop(chatd)
     }
 

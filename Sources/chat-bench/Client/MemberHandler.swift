@@ -200,7 +200,10 @@ final class MemberHandler: ChannelInboundHandler {
             nextSend = nextSend + interval
         }
         context.flush()
-        guard nextSend < stopAt, sent < limit else { return }
+        guard nextSend < stopAt, sent < limit else {
+            stats.publishersDone += 1
+            return
+        }
         context.eventLoop.assumeIsolated().scheduleTask(deadline: nextSend) { self.tick() }
     }
 

@@ -16,6 +16,9 @@ final class LoopStats {
     /// cheap to poll while members join, unlike merging the figures' histograms.
     var probesEchoed = 0
 
+    /// Publishers of this loop that sent their last message (reached their stop time or count).
+    var publishersDone = 0
+
     /// One inflater for every compressed frame of this loop: the server resets its context per
     /// message (`server_no_context_takeover`), so members need none of their own.
     private var inflater: ZlibDecompressor?
