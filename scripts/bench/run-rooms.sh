@@ -34,6 +34,7 @@ read -r -a low <<<"${ROOMS_LOW:---rooms 1000 --members 4 --rate-per-room 0.01 --
 if [ "$which" = embedded ] || [ "$which" = all ]; then
     run embedded-rooms "--room-quota 0" "${many[@]}"
     run embedded-rooms-low-rate "--room-quota 0" "${low[@]}"
+    run embedded-rooms-low-rate-window0 "--room-quota 0 --flush-window-ms 0" "${low[@]}"
 fi
 
 if [ "$which" = redis ] || [ "$which" = all ]; then
