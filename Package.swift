@@ -253,6 +253,16 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // chat-bench's report arithmetic and parsers, without sockets.
+        .testTarget(
+            name: "ChatBenchUnitTests",
+            dependencies: [
+                "chat-bench",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [

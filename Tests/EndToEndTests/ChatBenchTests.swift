@@ -19,6 +19,12 @@ struct ChatBenchTests {
         try Self.expectCompleteFanout(json, members: 10)
         let server = try #require(json["server"] as? [String: Any])
         #expect((server["cpu_seconds"] as? Double ?? 0) > 0, "chatd's CPU is read from /proc")
+        #expect(server["cpu_user_seconds"] is Double && server["cpu_system_seconds"] is Double)
+        let machine = try #require(json["server_plus_client"] as? [String: Any], "the whole-machine figure")
+        for field in ["user_us_per_delivery", "system_us_per_delivery", "total_us_per_delivery", "server_user_us_per_delivery"] {
+            #expect(machine[field] is Double, "server_plus_client.\(field) in \(machine)")
+        }
+        #expect((machine["total_us_per_delivery"] as? Double ?? 0) > 0)
         #expect(json["compressed_frames"] as? Int == 0, "nothing offered deflate")
         try await Self.stop(chatd)
     }
@@ -61,12 +67,16 @@ struct ChatBenchTests {
         let port = try await chatd.listeningPort()
         let json = try await Self.chatBench([
             "join-storm", "--url", "http://127.0.0.1:\(port)", "--clients", "50", "--history", "20", "--seed-rate", "40",
+            "--server-pid", "\(chatd.process.processIdentifier)",
         ])
         #expect(json["histories_complete"] as? Int == 50)
         #expect(json["errors"] as? Int == 0)
         let joinMs = try #require(json["join_ms"] as? [String: Any])
         for field in ["p50", "p99", "max"] { #expect(joinMs[field] is Double, "missing join_ms.\(field)") }
         #expect(joinMs["count"] as? Int == 50)
+        let machine = try #require(json["server_plus_client"] as? [String: Any], "the whole-machine figure")
+        #expect(machine["deliveries"] as? Int == 50 * 20, "the storm's deliveries: every client's 20 history messages")
+        #expect(machine["total_us_per_delivery"] is Double)
         try await Self.stop(chatd)
     }
 

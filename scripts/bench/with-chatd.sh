@@ -6,7 +6,7 @@
 #   CHATD_COUNT=2 scripts/bench/with-chatd.sh "--redis redis://127.0.0.1:6391 --mariadb mariadb://…" cross-server …
 #
 # CHATD_COUNT chatd processes (default 1) listen on 127.0.0.1 from $CHATD_PORT (default 18090)
-# up; chat-bench gets a --url and a --server-pid for each. Everything runs with an open-file
+# up; chat-bench gets a --url and a --server-pid for each (and for `rooms` an --admin-url). Everything runs with an open-file
 # limit of 20000 (the most these machines allow), enough for a 10,000-connection run.
 # Build first: swift build -c release --product chatd && swift build -c release --product chat-bench
 set -euo pipefail
@@ -40,4 +40,12 @@ for i in $(seq 0 $((count - 1))); do
         sleep 0.1
     done
 done
+if [ "$scenario" = rooms ]; then
+    # rooms reads each server's connections and subscriptions from its admin listener's /metrics.
+    for i in $(seq 0 $((count - 1))); do
+        for _ in $(seq 100); do grep -q "admin listener on" "$logs/$i.log" && break; sleep 0.1; done
+        admin=$(sed -n 's/.*admin listener on \([^ ]*\).*/\1/p' "$logs/$i.log" | head -1)
+        targets+=(--admin-url "http://$admin")
+    done
+fi
 "$bin/chat-bench" "$scenario" "${targets[@]}" "$@"

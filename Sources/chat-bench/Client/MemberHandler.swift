@@ -16,8 +16,17 @@ final class MemberHandler: ChannelInboundHandler {
         var lastSeq: UInt64
     }
 
+    /// A member that times its own join (`rooms`): it posts a probe once joined and times the
+    /// echo from `startedAt` (monotonic ns, before the TCP connect).
+    struct JoinProbe {
+        var startedAt: UInt64
+        /// The first member of its room on its server: its join makes the server subscribe.
+        var firstOnServer: Bool
+    }
+
     private let stats: LoopStats
     private let room: Int
+    private var joinProbe: JoinProbe?
     /// Whether the server agreed to permessage-deflate, so RSV1 frames are compressed.
     private let inflates: Bool
     private var historyWatch: HistoryWatch?
@@ -31,6 +40,8 @@ final class MemberHandler: ChannelInboundHandler {
     /// The last room `seq` this member saw, and how many messages of the run it received.
     private(set) var lastSeq: UInt64?
     private(set) var receivedCount: UInt64 = 0
+    /// Whether this member's join probe came back (``JoinProbe``).
+    private(set) var probeEchoed = false
 
     // Publisher state.
     private var publisherID = 0
@@ -41,9 +52,10 @@ final class MemberHandler: ChannelInboundHandler {
     private var stopAt = NIODeadline.now()
     private var text = MessageText(bytes: 0)
 
-    init(stats: LoopStats, room: Int, inflates: Bool, historyWatch: HistoryWatch?) {
+    init(stats: LoopStats, room: Int, inflates: Bool, historyWatch: HistoryWatch?, joinProbe: JoinProbe? = nil) {
         self.stats = stats
         self.room = room
+        self.joinProbe = joinProbe
         self.inflates = inflates
         self.historyWatch = historyWatch
     }
@@ -110,10 +122,32 @@ final class MemberHandler: ChannelInboundHandler {
             stats.figures.unparsed += 1
             return
         }
+        if let lastSeq, fields.seq <= lastSeq {
+            if fields.seq == lastSeq { stats.figures.repeated += 1 } else { stats.figures.outOfOrder += 1 }
+        } else {
+            lastSeq = fields.seq
+        }
+        if fields.isProbe {
+            if let probe = joinProbe, fields.sentAt == probe.startedAt {
+                joinProbe = nil
+                probeEchoed = true
+                stats.probesEchoed += 1
+                let micros = max((now &- probe.startedAt) / 1_000, 1)
+                if probe.firstOnServer {
+                    _ = stats.figures.firstJoinLatency.record(micros)
+                } else {
+                    _ = stats.figures.laterJoinLatency.record(micros)
+                }
+            }
+            return
+        }
+        guard fields.sentAt >= stats.countFrom else {
+            stats.figures.warmupReceived += 1
+            return
+        }
         receivedCount += 1
         stats.figures.received += 1
         stats.figures.lastReceivedAt = now
-        if let lastSeq, fields.seq <= lastSeq { stats.figures.outOfOrder += 1 } else { lastSeq = fields.seq }
         let micros = now > fields.sentAt ? (now - fields.sentAt) / 1_000 : 0
         _ = stats.figures.latency.record(max(micros, 1))
         if let watch = historyWatch, fields.seq >= watch.lastSeq {
@@ -128,6 +162,15 @@ final class MemberHandler: ChannelInboundHandler {
     }
 
     // MARK: publishing
+
+    /// Posts this member's join probe (``JoinProbe``), if it has one.
+    func sendJoinProbe() {
+        guard let context, let probe = joinProbe else { return }
+        var buffer = context.channel.allocator.buffer(capacity: 48)
+        MessageText.writeJoinProbe(startedAt: probe.startedAt, into: &buffer)
+        send(ServerFrameReader.text, buffer, context: context)
+        context.flush()
+    }
 
     /// Sends `rate` messages a second, the first at `firstAt`, until `stopAt` or until `count`
     /// are sent, each with a text of `messageBytes` that starts "t=<now ns> p=<id> n=<count>".
@@ -150,13 +193,17 @@ final class MemberHandler: ChannelInboundHandler {
         while nextSend <= now, nextSend < stopAt, sent < limit {
             sent += 1
             var buffer = context.channel.allocator.buffer(capacity: text.bytes + 16)
-            text.write(sentAt: NIODeadline.now().uptimeNanoseconds, publisher: publisherID, number: sent, into: &buffer)
+            let sentAt = NIODeadline.now().uptimeNanoseconds
+            text.write(sentAt: sentAt, publisher: publisherID, number: sent, into: &buffer)
             send(ServerFrameReader.text, buffer, context: context)
-            stats.figures.published[room, default: 0] += 1
+            if sentAt >= stats.countFrom { stats.figures.published[room, default: 0] += 1 }
             nextSend = nextSend + interval
         }
         context.flush()
-        guard nextSend < stopAt, sent < limit else { return }
+        guard nextSend < stopAt, sent < limit else {
+            stats.publishersDone += 1
+            return
+        }
         context.eventLoop.assumeIsolated().scheduleTask(deadline: nextSend) { self.tick() }
     }
 

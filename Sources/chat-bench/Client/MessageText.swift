@@ -25,4 +25,10 @@ struct MessageText {
             word = (word + 1) % Self.words.count
         }
     }
+
+    /// A joining member's probe, "j=<monotonic ns before its TCP connect>": the member times its
+    /// join by its own probe's echo; every member ignores probes when counting deliveries.
+    static func writeJoinProbe(startedAt: UInt64, into buffer: inout ByteBuffer) {
+        buffer.writeString("j=\(startedAt) join probe")
+    }
 }

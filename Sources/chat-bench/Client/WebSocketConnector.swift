@@ -27,7 +27,11 @@ struct WebSocketConnector: Sendable {
 
     /// Joins `roomID` as `user`, with `token` as `access_token` when the server gave one. With `historyLastSeq`, the member times how long it takes,
     /// from before the TCP connect, until the message with that `seq` arrives (a join storm).
-    func join(room: Int, roomID: Int, user: String, token: String? = nil, stats: NIOLoopBound<LoopStats>, historyLastSeq: UInt64? = nil) async throws -> Member {
+    /// With `probeFirstOnServer`, the member posts a join probe once joined and times its echo (``MemberHandler/JoinProbe``).
+    func join(
+        room: Int, roomID: Int, user: String, token: String? = nil, stats: NIOLoopBound<LoopStats>, historyLastSeq: UInt64? = nil,
+        probeFirstOnServer: Bool? = nil
+    ) async throws -> Member {
         let startedAt = NIODeadline.now().uptimeNanoseconds
         let loop = stats.eventLoop
         let shownPath = "/v1/chatrooms/\(roomID)/join?user=\(user)"  // the token stays out of error messages
@@ -45,7 +49,8 @@ struct WebSocketConnector: Sendable {
                             }
                             let handler = MemberHandler(
                                 stats: stats.value, room: room, inflates: offerDeflate && agreed,
-                                historyWatch: historyLastSeq.map { .init(startedAt: startedAt, lastSeq: $0) })
+                                historyWatch: historyLastSeq.map { .init(startedAt: startedAt, lastSeq: $0) },
+                                joinProbe: probeFirstOnServer.map { .init(startedAt: startedAt, firstOnServer: $0) })
                             try channel.pipeline.syncOperations.addHandler(handler)
                             return .websocket(Member(channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop)))
                         }

@@ -8,6 +8,9 @@ struct ChatBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chat-bench",
         abstract: "Measure a chat server that speaks the seed API over real sockets.",
-        subcommands: [FanoutCommand.self, ConnectionsCommand.self, JoinStormCommand.self, DeflateCommand.self, CrossServerCommand.self, ChaosCommand.self]
+        subcommands: [
+            FanoutCommand.self, ConnectionsCommand.self, JoinStormCommand.self, DeflateCommand.self, CrossServerCommand.self, ChaosCommand.self,
+            RoomsCommand.self,
+        ]
     )
 }

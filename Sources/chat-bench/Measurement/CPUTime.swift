@@ -4,7 +4,8 @@ import Glibc
 import Darwin
 #endif
 
-/// This process's CPU time (all threads), from getrusage: what the benchmark itself costs.
+/// CPU time, user and system: this process's (all threads, from getrusage: what the benchmark
+/// itself costs) or a server's (``ServerProcess``).
 struct CPUTime: Sendable {
     var user: Double
     var system: Double
@@ -19,6 +20,10 @@ struct CPUTime: Sendable {
         getrusage(RUSAGE_SELF, &usage)
         #endif
         return CPUTime(user: seconds(usage.ru_utime), system: seconds(usage.ru_stime))
+    }
+
+    static func + (lhs: CPUTime, rhs: CPUTime) -> CPUTime {
+        CPUTime(user: lhs.user + rhs.user, system: lhs.system + rhs.system)
     }
 
     static func - (lhs: CPUTime, rhs: CPUTime) -> CPUTime {

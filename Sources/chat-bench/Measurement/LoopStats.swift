@@ -8,6 +8,17 @@ final class LoopStats {
     /// Everything counted so far; merged over the loops at the end (``Snapshot/add(_:)``).
     var figures = Snapshot()
 
+    /// Messages sent before this instant (monotonic ns) are the warm-up's: seen and checked for
+    /// order, but neither counted as published nor as delivered, nor timed. 0: none.
+    var countFrom: UInt64 = 0
+
+    /// Join probes that came back to their member (``MemberHandler/JoinProbe``): a plain count,
+    /// cheap to poll while members join, unlike merging the figures' histograms.
+    var probesEchoed = 0
+
+    /// Publishers of this loop that sent their last message (reached their stop time or count).
+    var publishersDone = 0
+
     /// One inflater for every compressed frame of this loop: the server resets its context per
     /// message (`server_no_context_takeover`), so members need none of their own.
     private var inflater: ZlibDecompressor?
@@ -54,8 +65,12 @@ final class LoopStats {
     struct Snapshot: Sendable {
         /// Messages of this run received, over all members.
         var received: UInt64 = 0
-        /// Messages whose room `seq` was not above the previous one the same member saw.
+        /// Messages whose room `seq` was below the previous one the same member saw.
         var outOfOrder: UInt64 = 0
+        /// Messages whose room `seq` equalled the previous one the same member saw: a duplicate.
+        var repeated: UInt64 = 0
+        /// Messages of the warm-up (sent before `LoopStats.countFrom`) received.
+        var warmupReceived: UInt64 = 0
         /// Text frames that were not a message of this run (no `t=` or no `seq`), or did not inflate.
         var unparsed: UInt64 = 0
         /// Text frames that came compressed (RSV1, permessage-deflate).
@@ -72,12 +87,18 @@ final class LoopStats {
         /// Join storm: members that saw the room's last history message, and how long it took them.
         var historiesComplete: UInt64 = 0
         var joinLatency = LoopStats.microsecondHistogram()
+        /// Join probes echoed back to their member, from before its TCP connect: the room's first
+        /// member on its server (the server subscribes to the room) and the later ones.
+        var firstJoinLatency = LoopStats.microsecondHistogram()
+        var laterJoinLatency = LoopStats.microsecondHistogram()
 
         var totalPublished: UInt64 { published.values.reduce(0, +) }
 
         mutating func add(_ other: Snapshot) {
             received += other.received
             outOfOrder += other.outOfOrder
+            repeated += other.repeated
+            warmupReceived += other.warmupReceived
             unparsed += other.unparsed
             compressedFrames += other.compressedFrames
             closedByServer += other.closedByServer
@@ -87,6 +108,8 @@ final class LoopStats {
             latency.add(other.latency)
             historiesComplete += other.historiesComplete
             joinLatency.add(other.joinLatency)
+            firstJoinLatency.add(other.firstJoinLatency)
+            laterJoinLatency.add(other.laterJoinLatency)
         }
     }
 }

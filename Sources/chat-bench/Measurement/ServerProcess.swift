@@ -13,7 +13,10 @@ struct ServerProcess: Sendable {
     }
 
     /// User plus system CPU seconds of every thread so far (`/proc/PID/stat`, utime + stime).
-    func cpuSeconds() throws -> Double {
+    func cpuSeconds() throws -> Double { try cpuTime().total }
+
+    /// User and system CPU seconds of every thread so far (`/proc/PID/stat`, utime and stime).
+    func cpuTime() throws -> CPUTime {
         let stat = try read("stat")
         // The command name in field 2 is in parentheses and may hold spaces: split after it.
         guard let close = stat.lastIndex(of: ")") else { throw Unreadable(description: "/proc/\(pid)/stat has no command name") }
@@ -22,7 +25,8 @@ struct ServerProcess: Sendable {
         guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else {
             throw Unreadable(description: "/proc/\(pid)/stat: unexpected layout")
         }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        return CPUTime(user: user / ticks, system: system / ticks)
     }
 
     /// Resident memory in bytes (`VmRSS` in `/proc/PID/status`).
@@ -49,6 +53,7 @@ struct ServerProcesses: Sendable {
 
     var isEmpty: Bool { processes.isEmpty }
 
-    func cpuSeconds() throws -> Double { try processes.reduce(0) { $0 + (try $1.cpuSeconds()) } }
+    func cpuSeconds() throws -> Double { try cpuTime().total }
+    func cpuTime() throws -> CPUTime { try processes.reduce(CPUTime(user: 0, system: 0)) { $0 + (try $1.cpuTime()) } }
     func residentBytes() throws -> Int { try processes.reduce(0) { $0 + (try $1.residentBytes()) } }
 }

@@ -16,11 +16,11 @@ extension BenchReport {
 
 /// Percentiles of a histogram of microseconds, in milliseconds.
 struct LatencyFigures: Encodable {
-    let p50, p99, p99_9, max, mean: Double
+    let p50, p90, p99, p99_9, max, mean: Double
     let count: UInt64
 
     enum CodingKeys: String, CodingKey {
-        case p50, p99, max, mean, count
+        case p50, p90, p99, max, mean, count
         case p99_9 = "p99.9"
     }
 
@@ -28,6 +28,7 @@ struct LatencyFigures: Encodable {
         let empty = h.totalCount == 0
         func ms(_ micros: UInt64) -> Double { empty ? 0 : Double(micros) / 1_000 }
         p50 = ms(h.valueAtPercentile(50))
+        p90 = ms(h.valueAtPercentile(90))
         p99 = ms(h.valueAtPercentile(99))
         p99_9 = ms(h.valueAtPercentile(99.9))
         max = ms(h.max)
@@ -35,7 +36,7 @@ struct LatencyFigures: Encodable {
         count = h.totalCount
     }
 
-    var line: String { "p50 \(format(p50, 2))  p99 \(format(p99, 2))  p99.9 \(format(p99_9, 2))  max \(format(max, 2))" }
+    var line: String { "p50 \(format(p50, 2))  p90 \(format(p90, 2))  p99 \(format(p99, 2))  p99.9 \(format(p99_9, 2))  max \(format(max, 2))" }
 }
 
 /// chat-bench's own CPU over a measured window, to show whether the load generator was the bottleneck.
@@ -66,17 +67,23 @@ struct ClientUsage: Encodable {
 /// The server processes' CPU over a measured window, read from /proc (`--server-pid`).
 struct ServerCPU: Encodable {
     let pids: [Int32]
+    let cpuUserSeconds: Double
+    let cpuSystemSeconds: Double
     let cpuSeconds: Double
     let coresBusy: Double
     let cpuSecondsPerMillionDeliveries: Double
 
     enum CodingKeys: String, CodingKey {
         case pids, cpuSeconds = "cpu_seconds", coresBusy = "cores_busy"
+        case cpuUserSeconds = "cpu_user_seconds", cpuSystemSeconds = "cpu_system_seconds"
         case cpuSecondsPerMillionDeliveries = "cpu_seconds_per_million_deliveries"
     }
 
-    init(pids: [Int32], cpuSeconds: Double, wallSeconds: Double, deliveries: UInt64) {
+    init(pids: [Int32], cpu: CPUTime, wallSeconds: Double, deliveries: UInt64) {
         self.pids = pids
+        cpuUserSeconds = cpu.user
+        cpuSystemSeconds = cpu.system
+        let cpuSeconds = cpu.total
         self.cpuSeconds = cpuSeconds
         coresBusy = wallSeconds > 0 ? cpuSeconds / wallSeconds : 0
         cpuSecondsPerMillionDeliveries = deliveries > 0 ? cpuSeconds * 1e6 / Double(deliveries) : 0

@@ -29,6 +29,8 @@ struct FanoutReport: BenchReport {
     let latencyMs: LatencyFigures
     let client: ClientUsage
     let server: ServerCPU?
+    /// Server plus client CPU per delivery, when the servers' CPU was read (`--server-pid`).
+    let serverPlusClient: WholeMachineCPU?
 
     enum CodingKeys: String, CodingKey {
         case scenario, urls, rooms, members, publishers, rate, duration, alignedPublishers = "aligned_publishers"
@@ -37,13 +39,13 @@ struct FanoutReport: BenchReport {
         case messagesPublished = "messages_published", expectedDeliveries = "expected_deliveries", deliveries
         case deliveriesPerSecond = "deliveries_per_second", lost, unexpected, outOfOrder = "out_of_order"
         case unparsedFrames = "unparsed_frames", compressedFrames = "compressed_frames", closedByServer = "closed_by_server"
-        case latencyMs = "latency_ms", client, server
+        case latencyMs = "latency_ms", client, server, serverPlusClient = "server_plus_client"
     }
 
     init(
         scenario: String, urls: [String], rooms: Int, members: Int, publishers: Int, alignedPublishers: Bool, rate: Double, duration: Double, messageBytes: Int,
         deflateOffered: Bool, publishSeconds: Double, deliverySeconds: Double, wallSeconds: Double, counts: LoopStats.Snapshot,
-        expected: UInt64, client: ClientUsage, server: ServerCPU?
+        expected: UInt64, client: ClientUsage, server: ServerCPU?, serverPlusClient: WholeMachineCPU? = nil
     ) {
         self.scenario = scenario
         self.urls = urls
@@ -64,13 +66,15 @@ struct FanoutReport: BenchReport {
         deliveriesPerSecond = deliverySeconds > 0 ? Double(counts.received) / deliverySeconds : 0
         lost = expected > counts.received ? expected - counts.received : 0
         unexpected = counts.received > expected ? counts.received - expected : 0
-        outOfOrder = counts.outOfOrder
+        // fanout's out of order has always counted repeats too: any seq not above the last one.
+        outOfOrder = counts.outOfOrder + counts.repeated
         unparsedFrames = counts.unparsed
         compressedFrames = counts.compressedFrames
         closedByServer = counts.closedByServer
         latencyMs = LatencyFigures(microseconds: counts.latency)
         self.client = client
         self.server = server
+        self.serverPlusClient = serverPlusClient
     }
 
     var summary: String {
@@ -87,6 +91,7 @@ struct FanoutReport: BenchReport {
             lines.append(
                 "  server        \(format(server.cpuSeconds, 2)) CPU s, \(format(server.coresBusy, 2)) cores busy, \(format(server.cpuSecondsPerMillionDeliveries, 2)) CPU s per million deliveries")
         }
+        if let serverPlusClient { lines.append("  \(serverPlusClient.line)") }
         if closedByServer > 0 { lines.append("  closed        \(closedByServer) connections closed by the server") }
         return lines.joined(separator: "\n")
     }

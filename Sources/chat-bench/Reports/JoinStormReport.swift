@@ -18,6 +18,8 @@ struct JoinStormReport: BenchReport {
     let joinMs: LatencyFigures
     let client: ClientUsage
     let serverCPUSeconds: Double?
+    /// Server plus client CPU per history message delivered to the storm's clients (`--server-pid`).
+    var serverPlusClient: WholeMachineCPU? = nil
 
     var errors: Int { joinFailures + incomplete }
 
@@ -25,6 +27,7 @@ struct JoinStormReport: BenchReport {
         case scenario, urls, clients, history, deflateOffered = "deflate_offered", joined, historiesComplete = "histories_complete"
         case joinFailures = "join_failures", incomplete, errors, firstError = "first_error", closedByServer = "closed_by_server"
         case stormSeconds = "storm_seconds", joinMs = "join_ms", client, serverCPUSeconds = "server_cpu_seconds"
+        case serverPlusClient = "server_plus_client"
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -45,6 +48,7 @@ struct JoinStormReport: BenchReport {
         try container.encode(joinMs, forKey: .joinMs)
         try container.encode(client, forKey: .client)
         try container.encodeIfPresent(serverCPUSeconds, forKey: .serverCPUSeconds)
+        try container.encodeIfPresent(serverPlusClient, forKey: .serverPlusClient)
     }
 
     var summary: String {
@@ -55,6 +59,7 @@ struct JoinStormReport: BenchReport {
             "  storm         \(format(stormSeconds, 2)) s; chat-bench \(format(client.cpuSeconds, 2)) CPU s",
         ]
         if let serverCPUSeconds { lines.append("  server        \(format(serverCPUSeconds, 2)) CPU s") }
+        if let serverPlusClient { lines.append("  \(serverPlusClient.line) (a delivery: a history message at a join)") }
         return lines.joined(separator: "\n")
     }
 }

@@ -21,6 +21,8 @@ struct BenchClient: Sendable {
         var user: String
         var endpoint: ServerEndpoint
         var historyLastSeq: UInt64? = nil
+        /// Time this member's join by a probe it posts (`rooms`): whether it is its room's first on its server.
+        var probeFirstOnServer: Bool? = nil
     }
 
     /// Runs `body` with a client on one event loop per core, and shuts it down afterwards.
@@ -67,7 +69,8 @@ struct BenchClient: Sendable {
             do {
                 let member = try await connector.join(
                     room: seat.room, roomID: seat.roomID, user: seat.user, token: tokens.token(of: seat.user), stats: stats[index % stats.count],
-                    historyLastSeq: seat.historyLastSeq)
+                    historyLastSeq: seat.historyLastSeq, probeFirstOnServer: seat.probeFirstOnServer)
+                if seat.probeFirstOnServer != nil { member.handler.eventLoop.execute { member.handler.value.sendJoinProbe() } }
                 joined.set(index, .joined(member))
             } catch {
                 joined.set(index, .failed("\(seat.user) on \(seat.endpoint.baseURL): \(error)"))

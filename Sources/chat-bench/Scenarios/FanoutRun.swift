@@ -52,7 +52,7 @@ struct FanoutRun {
         // Their clocks are staggered evenly (publisher p starts p / rate seconds in), so the
         // total rate arrives as a steady stream rather than P messages at once every P / rate s.
         let cpuBefore = CPUTime.now()
-        let serverCPUBefore = servers.isEmpty ? 0 : try servers.cpuSeconds()
+        let serverCPUBefore = servers.isEmpty ? CPUTime(user: 0, system: 0) : try servers.cpuTime()
         let start = ContinuousClock.now
         let startDeadline = NIODeadline.now()
         let startNanoseconds = startDeadline.uptimeNanoseconds
@@ -86,7 +86,7 @@ struct FanoutRun {
             counts = try await client.collect()
         }
         let cpu = CPUTime.now() - cpuBefore
-        let serverCPU = servers.isEmpty ? 0 : try servers.cpuSeconds() - serverCPUBefore
+        let serverCPU = servers.isEmpty ? CPUTime(user: 0, system: 0) : try servers.cpuTime() - serverCPUBefore
         let wall = (ContinuousClock.now - start).seconds
         // Deliveries per second over the time they took: first publish to last delivery.
         let deliverySeconds = counts.lastReceivedAt > startNanoseconds ? Double(counts.lastReceivedAt - startNanoseconds) / 1e9 : publishSeconds
@@ -98,7 +98,8 @@ struct FanoutRun {
             deliverySeconds: deliverySeconds, wallSeconds: wall, counts: counts, expected: expected(counts),
             client: ClientUsage(cpu: cpu, wallSeconds: wall, threads: client.threads),
             server: servers.isEmpty
-                ? nil : ServerCPU(pids: servers.processes.map(\.pid), cpuSeconds: serverCPU, wallSeconds: wall, deliveries: counts.received))
+                ? nil : ServerCPU(pids: servers.processes.map(\.pid), cpu: serverCPU, wallSeconds: wall, deliveries: counts.received),
+            serverPlusClient: servers.isEmpty ? nil : WholeMachineCPU(server: serverCPU, client: cpu, deliveries: counts.received))
     }
 
     private func expected(_ counts: LoopStats.Snapshot) -> UInt64 {

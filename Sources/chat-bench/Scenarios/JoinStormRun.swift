@@ -47,7 +47,7 @@ struct JoinStormRun {
             BenchClient.Seat(room: 0, roomID: roomID, user: name, endpoint: endpoints[index % endpoints.count], historyLastSeq: lastSeq)
         }
         let cpuBefore = CPUTime.now()
-        let serverCPUBefore = servers.isEmpty ? 0 : try servers.cpuSeconds()
+        let serverCPUBefore = servers.isEmpty ? CPUTime(user: 0, system: 0) : try servers.cpuTime()
         let start = ContinuousClock.now
         let (joined, failures) = try await client.join(seats, concurrency: clients, offerDeflate: offerDeflate)
         let deadline = start + .seconds(timeout)
@@ -59,7 +59,9 @@ struct JoinStormRun {
         }
         let stormSeconds = (ContinuousClock.now - start).seconds
         let cpu = CPUTime.now() - cpuBefore
-        let serverCPU = servers.isEmpty ? 0 : try servers.cpuSeconds() - serverCPUBefore
+        let serverCPU = servers.isEmpty ? CPUTime(user: 0, system: 0) : try servers.cpuTime() - serverCPUBefore
+        // History messages the storm's clients got (the writer's own, seen live before, are not the storm's).
+        let stormDeliveries = counts.received > history ? counts.received - history : 0
         let members = joined.compactMap { $0 }
         await client.close(members + [writer])
 
@@ -70,6 +72,7 @@ struct JoinStormRun {
             incomplete: max(incomplete, 0), firstError: failures.first, closedByServer: counts.closedByServer,
             stormSeconds: stormSeconds, joinMs: LatencyFigures(microseconds: counts.joinLatency),
             client: ClientUsage(cpu: cpu, wallSeconds: stormSeconds, threads: client.threads),
-            serverCPUSeconds: servers.isEmpty ? nil : serverCPU)
+            serverCPUSeconds: servers.isEmpty ? nil : serverCPU.total,
+            serverPlusClient: servers.isEmpty ? nil : WholeMachineCPU(server: serverCPU, client: cpu, deliveries: stormDeliveries))
     }
 }
