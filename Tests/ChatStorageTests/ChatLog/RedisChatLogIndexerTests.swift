@@ -150,6 +150,37 @@ struct RedisChatLogIndexerTests {
         await setup.close()
     }
 
+    /// The upgrade from the single `chat:log` stream (docs/operations.md, "Redis key layout"):
+    /// what the old indexers left there, unread or pending with a consumer that is gone, is
+    /// indexed once by the new ones, which then stop reading the drained stream.
+    @Test func theStreamOfTheLayoutBeforePartitionsIsDrained() async throws {
+        let setup = try await Setup()
+        let room = uniqueRoom()
+        _ = try await setup.publish(30, in: room)
+        // Move the messages to the old stream, as the old publish script wrote them.
+        let stream = RedisKeys.chatLog(of: room)
+        let entries = try await setup.admin.command(["XRANGE", stream, "-", "+"]).array ?? []
+        for entry in entries {
+            guard let fields = entry.array?.last?.array, fields.count == 2, let payload = fields[1].string else { continue }
+            _ = try await setup.admin.command(["XADD", RedisKeys.legacyChatLog, "*", "message", payload])
+        }
+        _ = try await setup.admin.command(["DEL", stream])
+        #expect(try await setup.admin.command(["XLEN", RedisKeys.legacyChatLog]).int == 30)
+        // An old indexer read ten of them and died.
+        _ = try await setup.admin.command(["XGROUP", "CREATE", RedisKeys.legacyChatLog, RedisKeys.chatLogGroup, "0"])
+        _ = try await setup.admin.command(["XREADGROUP", "GROUP", RedisKeys.chatLogGroup, "old-0", "COUNT", "10", "STREAMS", RedisKeys.legacyChatLog, ">"])
+        #expect(try await setup.figures().pending == 10)
+
+        let indexer = setup.indexer(claimAfter: .milliseconds(300))
+        indexer.start()
+        #expect(try await eventually(within: .seconds(20)) { setup.fake.documents(in: room.rawValue).count == 30 })
+        #expect(try await eventually(within: .seconds(10)) { try await setup.figures().pending == 0 })
+        #expect(setup.fake.with { $0.counters.created } == 30, "each indexed once")
+        #expect(indexer.metrics.claimed >= 10, "the old consumer's entries were claimed")
+        await indexer.stop()
+        await setup.close()
+    }
+
     /// The figure in docs/performance.md: one chatd's indexers draining a backlog into the
     /// stand-in. Prints the rate; asserts only that every message arrived once.
     @Test func throughputOfOneChatdsIndexers() async throws {
