@@ -155,7 +155,9 @@ public final class RedisPresenceStore: PresenceStore {
     }
 
     /// Reaps every listed server whose lease has expired in a partition (checked again by the
-    /// reap script, atomically). Returns the servers reaped.
+    /// reap script, atomically). Returns the servers whose connections it removed. (A live
+    /// server is also dropped from a partition where it has had no connection for a lease:
+    /// nothing to remove, so not reported.)
     @discardableResult
     public func sweep() async throws -> [ServerID] {
         let time = try await client.command(["TIME"]).array ?? []
@@ -163,27 +165,30 @@ public final class RedisPresenceStore: PresenceStore {
             throw RedisError("TIME returned \(time)")
         }
         let now = seconds * 1_000 + micros / 1_000
-        let reaped = try await withThrowingTaskGroup(of: [ServerID].self) { group in
+        let removed = try await withThrowingTaskGroup(of: [ServerID: Int64].self) { group in
             for partition in 0..<RedisKeys.partitions {
                 group.addTask { try await self.sweep(partition, now: now) }
             }
-            return try await group.reduce(into: Set<ServerID>()) { $0.formUnion($1) }
+            return try await group.reduce(into: [ServerID: Int64]()) { $0.merge($1, uniquingKeysWith: +) }
         }
-        return reaped.sorted { $0.rawValue < $1.rawValue }
+        let reaped = removed.filter { $0.value > 0 }
+        for (other, connections) in reaped {
+            logger.notice("reaped a server whose lease expired", metadata: ["server": "\(other)", "connections": "\(connections)"])
+        }
+        return reaped.keys.sorted { $0.rawValue < $1.rawValue }
     }
 
-    private func sweep(_ partition: Int, now: Int64) async throws -> [ServerID] {
+    /// Reaps the partition's servers whose lease there has passed; returns the connections
+    /// removed per server.
+    private func sweep(_ partition: Int, now: Int64) async throws -> [ServerID: Int64] {
         let reply = try await client.command(["ZRANGE", RedisKeys.presenceServers(partition), "-inf", "(\(now)", "BYSCORE"])
         guard let members = reply.array else { throw RedisError("ZRANGE returned \(reply)") }
-        var reaped: [ServerID] = []
+        var removed: [ServerID: Int64] = [:]
         for other in members.compactMap(\.string).map(ServerID.init(rawValue:)) where other != server {
-            let removed = try await reap(other, in: partition, onlyIfLeaseExpired: true)
-            if removed >= 0 {
-                reaped.append(other)
-                logger.notice("reaped a server whose lease expired", metadata: ["server": "\(other)", "partition": "\(partition)", "connections": "\(removed)"])
-            }
+            let count = try await reap(other, in: partition, onlyIfLeaseExpired: true)
+            if count >= 0 { removed[other, default: 0] += count }
         }
-        return reaped
+        return removed
     }
 
     /// Renews the lease in every partition where this server has connections, and announces
