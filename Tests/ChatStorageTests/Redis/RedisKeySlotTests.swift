@@ -7,7 +7,7 @@ import Testing
 /// computed here as Redis does (CRC16/XMODEM of the key, or of its hash tag, mod 16384). The
 /// one-node cluster catches declared KEYS of several slots (CROSSSLOT), but Redis 7.0 does not
 /// refuse a script that touches an undeclared key or SPUBLISHes to a channel of another slot
-/// on the node it runs on; these checks do.
+/// on the node it runs on; these checks do (one of them asks the one-node cluster).
 @Suite struct RedisKeySlotTests {
     /// Redis's `keyHashSlot`: the tag is what lies between the first `{` and the first `}` after
     /// it, when that is not empty.
@@ -83,6 +83,19 @@ import Testing
         #expect(Set((1...Int64(RedisKeys.partitions)).map { RedisKeys.partition(of: RoomID($0)) }).count == RedisKeys.partitions)
         #expect(Set((0..<RedisKeys.partitions).map { Self.slot(RedisKeys.chatLog($0)) }).count == RedisKeys.partitions)
         #expect(RedisKeys.chatLogs.count == RedisKeys.partitions)
+    }
+
+    /// What makes the one-node cluster a proof (``RedisTarget/oneNodeCluster``): it is in
+    /// cluster mode and refuses what a cluster refuses, and the adapters' scripts pass on it.
+    @Test func theOneNodeClusterRefusesCrossSlotKeys() async throws {
+        let client = RedisClient(configuration: try RedisTarget.oneNodeCluster.configuration(), logger: TestRedis.logger)
+        #expect(Self.slot("{a}") != Self.slot("{b}"))
+        let multiKey = await #expect(throws: RedisError.self) { try await client.command(["MGET", "{a}", "{b}"]) }
+        #expect(multiKey?.code == "CROSSSLOT")
+        let script = await #expect(throws: RedisError.self) { try await client.command(["EVAL", "return 1", "2", "{a}", "{b}"]) }
+        #expect(script?.code == "CROSSSLOT")
+        await #expect(throws: Never.self) { try await client.command(["MGET", RedisKeys.nodes, RedisKeys.node("x")]) }
+        await client.shutdown()
     }
 
     /// A single Redis keeps the seed's channel names; only sharded Pub/Sub tags them.
