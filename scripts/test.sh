@@ -41,6 +41,7 @@ stop_services() {
     [ -n "$browser_pid" ] && kill -- "-$browser_pid" 2>/dev/null  # it stops its chatd and chromium itself
     [ -n "$openapi_pid" ] && kill -- "-$openapi_pid" 2>/dev/null  # it stops its chatd itself
     scripts/services/redis.sh stop "$services/redis" >/dev/null 2>&1 || true
+    scripts/services/redis.sh stop "$services/redis-one-node-cluster" >/dev/null 2>&1 || true
     scripts/services/mariadb.sh stop "$services/mariadb" >/dev/null 2>&1 || true
     rm -rf "$services"
     rm -f "$log"
@@ -53,6 +54,12 @@ scripts/services/redis.sh start "$services/redis"
 CHAT_TEST_REDIS_URL=$(scripts/services/redis.sh url "$services/redis")
 # (Tests that restart a server start one of their own: Tests/ChatTestServices.)
 export CHAT_TEST_REDIS_URL
+
+# A one-node Redis Cluster beside it (all 16384 slots on one redis-server): the Redis suites
+# that must hold on a cluster run on it too (CROSSSLOT checks, sharded Pub/Sub).
+REDIS_CLUSTER=yes REDIS_PORT=${CHAT_TEST_REDIS_ONE_NODE_CLUSTER_PORT:-6391} scripts/services/redis.sh start "$services/redis-one-node-cluster"
+CHAT_TEST_REDIS_ONE_NODE_CLUSTER_URL=$(scripts/services/redis.sh url "$services/redis-one-node-cluster")
+export CHAT_TEST_REDIS_ONE_NODE_CLUSTER_URL
 
 # A throwaway MariaDB on loopback for the MariaDB adapter tests; each test makes its own database.
 mariadb_port=${CHAT_TEST_MARIADB_PORT:-3310}

@@ -1,5 +1,5 @@
 import ChatCore
-import ChatStorage
+@testable import ChatStorage
 import ChatTestServices
 import Foundation
 import Logging
@@ -98,8 +98,8 @@ struct RedisFramingTests {
                 setup.fake.documents(in: Int64(setup.room)).count == 8 ? true : nil
             }
             // What trimming does to an old room: the stream keeps the newest three (6 to 8).
-            _ = try await setup.redis.command(["XTRIM", "chat:room:\(setup.room):recent", "MAXLEN", "3"])
-            let kept = try await setup.redis.command(["XLEN", "chat:room:\(setup.room):recent"])
+            _ = try await setup.redis.command(["XTRIM", RedisKeys.recent(RoomID(Int64(setup.room))), "MAXLEN", "3"])
+            let kept = try await setup.redis.command(["XLEN", RedisKeys.recent(RoomID(Int64(setup.room)))])
             #expect(kept.int == 3)
 
             let bobToken = try await token("Bob", setup)

@@ -14,6 +14,12 @@
 # speaks only TLS on $REDIS_PORT (--port 0 --tls-port), with DIR/server.pem and server.key,
 # trusting DIR/ca.pem, and does not ask clients for certificates. REDIS_PASSWORD sets
 # requirepass.
+#
+# One-node cluster mode: with REDIS_CLUSTER=yes the server runs with cluster-enabled yes (its
+# nodes.conf in DIR) and takes all 16384 slots itself (CLUSTER ADDSLOTSRANGE 0 16383); start
+# returns once CLUSTER INFO says cluster_state:ok. Such a server refuses cross-slot scripts and
+# multi-key commands (CROSSSLOT) and carries sharded Pub/Sub (SPUBLISH/SSUBSCRIBE) like a real
+# cluster, yet never redirects, so a plain client can talk to it. It has database 0 only.
 set -euo pipefail
 
 command_name=${1:-}
@@ -27,6 +33,7 @@ pidfile="$dir/redis.pid"
 tls_dir=${REDIS_TLS_DIR:-}
 password=${REDIS_PASSWORD:-}
 persistence=(--appendonly no)
+cluster=${REDIS_CLUSTER:-no}
 if [ "${REDIS_APPENDONLY:-no}" = yes ]; then persistence=(--appendonly yes --appendfsync always); fi
 
 # redis-cli for this server: over TLS in TLS mode, with the password if one is set.
@@ -54,18 +61,35 @@ start)
             --tls-ca-cert-file "$tls_dir/ca.pem" --tls-auth-clients no)
     fi
     if [ -n "$password" ]; then listen+=(--requirepass "$password"); fi
+    databases=(--databases 32)
+    if [ "$cluster" = yes ]; then
+        rm -f "$dir/nodes.conf"  # a new node each start: its old slot table would be stale
+        databases=(--cluster-enabled yes --cluster-config-file "$dir/nodes.conf")
+    fi
     redis-server --bind 127.0.0.1 "${listen[@]}" --dir "$dir" --daemonize yes \
         --pidfile "$pidfile" --logfile "$dir/redis.log" \
-        --save "" "${persistence[@]}" --protected-mode yes --databases 32
+        --save "" "${persistence[@]}" --protected-mode yes "${databases[@]}"
     for _ in $(seq 1 100); do
-        if [ "$(cli ping 2>/dev/null)" = "PONG" ]; then
-            echo "$port" >"$dir/redis.port"
-            exit 0
-        fi
+        if [ "$(cli ping 2>/dev/null)" = "PONG" ]; then break; fi
         sleep 0.1
     done
-    echo "$0: redis-server did not answer PING on 127.0.0.1:$port within 10 s; see $dir/redis.log" >&2
-    exit 1
+    if [ "$(cli ping 2>/dev/null)" != "PONG" ]; then
+        echo "$0: redis-server did not answer PING on 127.0.0.1:$port within 10 s; see $dir/redis.log" >&2
+        exit 1
+    fi
+    if [ "$cluster" = yes ]; then
+        cli cluster addslotsrange 0 16383 >/dev/null
+        for _ in $(seq 1 100); do
+            if cli cluster info 2>/dev/null | grep -q '^cluster_state:ok'; then break; fi
+            sleep 0.1
+        done
+        if ! cli cluster info 2>/dev/null | grep -q '^cluster_state:ok'; then
+            echo "$0: the one-node cluster on 127.0.0.1:$port did not reach cluster_state:ok within 10 s; see $dir/redis.log" >&2
+            exit 1
+        fi
+    fi
+    echo "$port" >"$dir/redis.port"
+    exit 0
     ;;
 stop)
     [ -f "$pidfile" ] || exit 0

@@ -3,7 +3,8 @@ import Logging
 import NIOCore
 
 /// The read cache on Redis: each entry is one string key with a TTL (`SET … PX`), so expiry is
-/// Redis's job and an invalidation is a DEL.
+/// Redis's job and an invalidation is a DEL. Every operation is one key, so the cache needs no
+/// hash tag on Redis Cluster.
 ///
 /// Failures are thrown, not hidden: ``CachingRoomStore`` falls back to its store, logs and
 /// counts them. Commands give up after the client's connect timeout while Redis is down, so a

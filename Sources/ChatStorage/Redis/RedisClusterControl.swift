@@ -6,7 +6,9 @@ import NIOFoundationCompat
 
 /// ``ClusterControl`` on Redis: each heartbeat is a key with a TTL (``RedisKeys/node(_:)``),
 /// listed through a sorted set scored by expiry; commands go over the Pub/Sub channel
-/// ``RedisKeys/control(database:)`` on a subscriber connection of its own.
+/// ``RedisKeys/control(database:)`` on a subscriber connection of its own. The heartbeat keys
+/// and their list share one hash tag, so each command (the list's MGET too) is one slot on Redis
+/// Cluster; the control channel stays a broadcast channel (PUBLISH), which every node carries.
 public final class RedisClusterControl: ClusterControl {
     private let client: RedisClient
     private let subscriber: RedisSubscriber

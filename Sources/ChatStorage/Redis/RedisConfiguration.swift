@@ -17,6 +17,8 @@ public struct RedisConfiguration: Sendable {
     /// ``maximumBackoff`` and resets once a connection is up.
     public var initialBackoff: Duration = .milliseconds(50)
     public var maximumBackoff: Duration = .seconds(2)
+    /// Whether room and presence channels are shard channels (SPUBLISH/SSUBSCRIBE): true on Redis Cluster.
+    public var shardedPubSub: Bool = false
 
     public init(host: String, port: Int = 6379, user: String? = nil, password: String? = nil, database: Int? = nil) {
         self.host = host

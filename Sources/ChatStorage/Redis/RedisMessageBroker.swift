@@ -5,7 +5,8 @@ import NIOCore
 import Synchronization
 
 /// The broker on Redis: numbering, recent history and fan-out to every server in one Lua script
-/// (``RedisPublishScript``), delivery over Pub/Sub on the room's channel `chatroom:{id}`.
+/// (``RedisPublishScript``), delivery over Pub/Sub on the room's channel `chatroom:{id}` (a shard channel with
+/// ``RedisConfiguration/shardedPubSub``).
 ///
 /// Two connections: commands (pipelined, shared by every publisher of this process) and the
 /// subscriber. Pub/Sub drops what is published while the subscriber connection is down; each
@@ -50,7 +51,7 @@ public final class RedisMessageBroker: MessageBroker {
         self.logger = logger
         self.metrics = metrics
         self.commands = RedisClient(configuration: configuration, logger: logger, metrics: metrics)
-        self.subscriber = RedisSubscriber(configuration: configuration, logger: logger, metrics: metrics)
+        self.subscriber = RedisSubscriber(configuration: configuration, sharded: configuration.shardedPubSub, logger: logger, metrics: metrics)
         self.undecodable = Counter(label: "chatd_redis_undecodable_payloads_total", dimensions: [], factory: metrics)
         self.missed = Counter(label: "chatd_redis_missed_messages_total", dimensions: [], factory: metrics)
     }
@@ -65,12 +66,13 @@ public final class RedisMessageBroker: MessageBroker {
         let windowMilliseconds = postIDWindow.components.seconds * 1_000 + postIDWindow.components.attoseconds / 1_000_000_000_000_000
         let reply = try await script.run(
             on: commands,
-            keys: [RedisKeys.sequence(draft.room), RedisKeys.recent(draft.room), RedisKeys.epoch(draft.room)],
+            keys: RedisPublishScript.keys(room: draft.room, user: draft.user, postID: draft.postID),
             arguments: [
-                RedisKeys.channel(draft.room, database: commands.configuration.database), RedisMessageCodec.prefix(of: draft), String(recentCapacity),
-                draft.postID.map { RedisKeys.post(draft.room, user: draft.user, id: $0) } ?? "", String(max(1, windowMilliseconds)),
+                channel(of: draft.room), RedisMessageCodec.prefix(of: draft), String(recentCapacity),
+                draft.postID == nil ? "" : "1", String(max(1, windowMilliseconds)),
                 RoomEpoch.random().rawValue,
-                chatLogCapacity == nil ? "" : RedisKeys.chatLog, String(chatLogCapacity ?? 0),
+                chatLogCapacity == nil ? "" : "1", String(chatLogCapacity ?? 0),
+                commands.configuration.shardedPubSub ? "SPUBLISH" : "PUBLISH",
             ]
         )
         guard let fields = reply.array, fields.count == 3, let published = fields[0].int, let epoch = fields[1].string, let seq = fields[2].int else {
@@ -102,7 +104,7 @@ public final class RedisMessageBroker: MessageBroker {
         to room: RoomID,
         deliver: @escaping @Sendable (EncodedChatMessage) -> Void
     ) async throws -> any BrokerSubscription {
-        let channel = RedisKeys.channel(room, database: commands.configuration.database)
+        let channel = self.channel(of: room)
         let logger = self.logger
         let commands = self.commands
         let delivery = RedisRoomDelivery(
@@ -121,6 +123,11 @@ public final class RedisMessageBroker: MessageBroker {
             }
         }
         return Subscription(subscriber: subscriber, channel: channel, id: id, delivery: delivery)
+    }
+
+    /// The room's channel (``RedisKeys/channel(_:database:sharded:)``).
+    private func channel(of room: RoomID) -> String {
+        RedisKeys.channel(room, database: commands.configuration.database, sharded: commands.configuration.shardedPubSub)
     }
 
     public func recentHistory(of room: RoomID, limit: Int) async throws -> [ChatMessage] {

@@ -5,7 +5,8 @@
 /// `lease + sweepInterval` (15 s with the defaults, under the 30 s the design allows): chatd's
 /// `--presence-lease` sets the lease, and the other two periods follow it.
 public struct RedisPresenceSettings: Sendable {
-    /// The TTL of `chatd:server:{id}`.
+    /// How long a server's lease lasts after its last renewal (its score in each presence
+    /// partition's server set, ``RedisKeys/presenceServers(_:)``).
     public var lease: Duration
     /// How often the lease is renewed: a third of the lease, so two refreshes may be lost
     /// (a slow Redis, a long GC-like pause) before the server is taken for dead.

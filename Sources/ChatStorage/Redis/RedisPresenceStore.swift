@@ -6,10 +6,13 @@ import Synchronization
 
 /// Presence across servers: per-room hashes from connection to user, and a lease per server.
 ///
-/// Each server keeps `chatd:server:{id}` alive while it runs (``start()``); every server sweeps
-/// the servers listed as holding presence and reaps those whose lease expired, so a crashed
-/// server's users disappear within ``RedisPresenceSettings/reapBound``. A server that stops
-/// cleanly reaps itself at once (``shutdown()``).
+/// A server's lease is its score (the time it expires) in the server set of each partition
+/// where it has connections (``RedisKeys/presenceServers(_:)``): entering a room extends it
+/// there, and while the server runs (``start()``) it renews it in every partition it has
+/// connections in. Every server sweeps the partitions' server sets and reaps the servers whose
+/// lease there expired, so a crashed server's users disappear within
+/// ``RedisPresenceSettings/reapBound``. A server that stops cleanly reaps itself at once
+/// (``shutdown()``). Each step touches one partition's keys (one slot on a cluster).
 public final class RedisPresenceStore: PresenceStore {
     public let server: ServerID
     public let settings: RedisPresenceSettings
@@ -18,6 +21,7 @@ public final class RedisPresenceStore: PresenceStore {
     private let enterScript = RedisScript(RedisPresenceScripts.enter)
     private let leaveScript = RedisScript(RedisPresenceScripts.leave)
     private let reapScript = RedisScript(RedisPresenceScripts.reap)
+    private let refreshScript = RedisScript(RedisPresenceScripts.refresh)
     /// Presence events arrive over Pub/Sub: a connection of their own, made at the first watch.
     private let events: RedisSubscriber
     private let maintenance = Mutex<Task<Void, Never>?>(nil)
@@ -37,7 +41,7 @@ public final class RedisPresenceStore: PresenceStore {
         self.server = server
         self.settings = settings
         self.logger = logger
-        self.events = RedisSubscriber(configuration: client.configuration, logger: logger, metrics: metrics)
+        self.events = RedisSubscriber(configuration: client.configuration, sharded: client.configuration.shardedPubSub, logger: logger, metrics: metrics)
         self.failures = Counter(label: "chatd_presence_maintenance_failures_total", dimensions: [], factory: metrics)
     }
 
@@ -51,10 +55,10 @@ public final class RedisPresenceStore: PresenceStore {
     private func announce(_ user: UserName, room: RoomID, connection: ConnectionID) async throws {
         _ = try await enterScript.run(
             on: client,
-            keys: [RedisKeys.presence(room), RedisKeys.serverRooms(connection.server), RedisKeys.presenceServers],
+            keys: RedisPresenceScripts.enterKeys(room: room, server: connection.server),
             arguments: [
                 RedisKeys.presenceField(connection), user.rawValue, String(room.rawValue), connection.server.rawValue,
-                RedisKeys.presenceChannel(room, database: client.configuration.database),
+                channel(of: room), String(settings.lease.milliseconds), publishCommand,
             ]
         )
     }
@@ -68,12 +72,12 @@ public final class RedisPresenceStore: PresenceStore {
         _ = try await leaveScript.run(
             on: client,
             keys: [RedisKeys.presence(room)],
-            arguments: [RedisKeys.presenceField(connection), user.rawValue, RedisKeys.presenceChannel(room, database: client.configuration.database)]
+            arguments: [RedisKeys.presenceField(connection), user.rawValue, channel(of: room), publishCommand]
         )
     }
 
     public func watch(_ room: RoomID, deliver: @escaping @Sendable (PresenceEvent) -> Void) async throws -> any BrokerSubscription {
-        let channel = RedisKeys.presenceChannel(room, database: client.configuration.database)
+        let channel = self.channel(of: room)
         let logger = logger
         let id = try await events.subscribe(to: channel) { payload in
             let text = String(buffer: payload)
@@ -86,6 +90,13 @@ public final class RedisPresenceStore: PresenceStore {
         }
         return Watch(subscriber: events, channel: channel, id: id)
     }
+
+    /// The room's presence channel (a shard channel with ``RedisConfiguration/shardedPubSub``).
+    private func channel(of room: RoomID) -> String {
+        RedisKeys.presenceChannel(room, database: client.configuration.database, sharded: client.configuration.shardedPubSub)
+    }
+
+    private var publishCommand: String { client.configuration.shardedPubSub ? "SPUBLISH" : "PUBLISH" }
 
     private struct Watch: BrokerSubscription {
         let subscriber: RedisSubscriber
@@ -103,8 +114,14 @@ public final class RedisPresenceStore: PresenceStore {
         return Set(values.compactMap(\.string)).map { UserName(trusted: $0) }.sorted()
     }
 
+    /// Removes the server's connections from every partition, one script call per partition.
     public func reap(server: ServerID) async throws {
-        _ = try await reap(server, onlyIfLeaseExpired: false)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for partition in 0..<RedisKeys.partitions {
+                group.addTask { _ = try await self.reap(server, in: partition, onlyIfLeaseExpired: false) }
+            }
+            try await group.waitForAll()
+        }
     }
 
     /// Takes the lease and starts refreshing it and sweeping the other servers. Throws when
@@ -131,50 +148,101 @@ public final class RedisPresenceStore: PresenceStore {
         stop()
         do {
             try await reap(server: server)
-            try await client.command(["DEL", RedisKeys.lease(server)])
         } catch {
             logger.warning("could not remove this server's presence; survivors reap it when the lease expires", metadata: ["error": "\(error)"])
         }
         await events.shutdown()
     }
 
-    /// Reaps every listed server whose lease has expired. Returns the servers reaped.
+    /// Reaps every listed server whose lease has expired in a partition (checked again by the
+    /// reap script, atomically). Returns the servers whose connections it removed. (A live
+    /// server is also dropped from a partition where it has had no connection for a lease:
+    /// nothing to remove, so not reported.)
     @discardableResult
     public func sweep() async throws -> [ServerID] {
-        let reply = try await client.command(["SMEMBERS", RedisKeys.presenceServers])
-        guard let members = reply.array else { throw RedisError("SMEMBERS returned \(reply)") }
-        var reaped: [ServerID] = []
-        for other in members.compactMap(\.string).map(ServerID.init(rawValue:)) where other != server {
-            let removed = try await reap(other, onlyIfLeaseExpired: true)
-            if removed >= 0 {
-                reaped.append(other)
-                logger.notice("reaped a server whose lease expired", metadata: ["server": "\(other)", "connections": "\(removed)"])
-            }
+        let time = try await client.command(["TIME"]).array ?? []
+        guard time.count == 2, let seconds = time[0].string.flatMap({ Int64($0) }), let micros = time[1].string.flatMap({ Int64($0) }) else {
+            throw RedisError("TIME returned \(time)")
         }
-        return reaped
+        let now = seconds * 1_000 + micros / 1_000
+        let removed = try await withThrowingTaskGroup(of: [ServerID: Int64].self) { group in
+            for partition in 0..<RedisKeys.partitions {
+                group.addTask { try await self.sweep(partition, now: now) }
+            }
+            return try await group.reduce(into: [ServerID: Int64]()) { $0.merge($1, uniquingKeysWith: +) }
+        }
+        let reaped = removed.filter { $0.value > 0 }
+        for (other, connections) in reaped {
+            logger.notice("reaped a server whose lease expired", metadata: ["server": "\(other)", "connections": "\(connections)"])
+        }
+        return reaped.keys.sorted { $0.rawValue < $1.rawValue }
     }
 
+    /// Reaps the partition's servers whose lease there has passed; returns the connections
+    /// removed per server.
+    private func sweep(_ partition: Int, now: Int64) async throws -> [ServerID: Int64] {
+        let reply = try await client.command(["ZRANGE", RedisKeys.presenceServers(partition), "-inf", "(\(now)", "BYSCORE"])
+        guard let members = reply.array else { throw RedisError("ZRANGE returned \(reply)") }
+        var removed: [ServerID: Int64] = [:]
+        for other in members.compactMap(\.string).map(ServerID.init(rawValue:)) where other != server {
+            let count = try await reap(other, in: partition, onlyIfLeaseExpired: true)
+            if count >= 0 { removed[other, default: 0] += count }
+        }
+        return removed
+    }
+
+    /// Renews the lease in every partition where this server has connections, and announces
+    /// again the connections of a partition where survivors reaped it (its lease had expired
+    /// there: Redis was unreachable or slow for longer than the lease). Without connections it
+    /// still asks Redis (PING), so that ``start()`` fails while Redis is unreachable.
     private func refreshLease() async throws {
-        let previous = try await client.command(["SET", RedisKeys.lease(server), "1", "PX", String(settings.lease.milliseconds), "GET"])
-        guard previous.isNull else { return }
-        // No lease before this refresh: either the first one, or this server was taken for dead
-        // (Redis unreachable or restarted for longer than the lease) and possibly reaped.
         let entries = local.withLock { Array($0.values) }
-        guard !entries.isEmpty else { return }
-        logger.warning("the presence lease had expired; announcing this server's connections again", metadata: ["connections": "\(entries.count)"])
-        for entry in entries {
+        let partitions = Set(entries.map { RedisKeys.partition(of: $0.room) })
+        guard !partitions.isEmpty else {
+            try await client.command(["PING"])
+            return
+        }
+        let lost = try await withThrowingTaskGroup(of: Int?.self) { group in
+            for partition in partitions {
+                group.addTask {
+                    let reply = try await self.refreshScript.run(
+                        on: self.client, keys: [RedisKeys.presenceServers(partition)],
+                        arguments: [self.server.rawValue, String(self.settings.lease.milliseconds)]
+                    )
+                    return reply.int == 0 ? partition : nil
+                }
+            }
+            return try await group.reduce(into: Set<Int>()) { if let partition = $1 { $0.insert(partition) } }
+        }
+        let again = entries.filter { lost.contains(RedisKeys.partition(of: $0.room)) }
+        guard !again.isEmpty else { return }
+        logger.warning("the presence lease had expired; announcing this server's connections again", metadata: ["connections": "\(again.count)"])
+        for entry in again {
             try await announce(entry.user, room: entry.room, connection: entry.connection)
         }
     }
 
-    private func reap(_ server: ServerID, onlyIfLeaseExpired: Bool) async throws -> Int64 {
-        let reply = try await reapScript.run(
-            on: client,
-            keys: [RedisKeys.serverRooms(server), RedisKeys.presenceServers, RedisKeys.lease(server)],
-            arguments: [server.rawValue, onlyIfLeaseExpired ? "1" : "0", RedisKeys.presenceRoomPrefix, RedisKeys.presenceChannelPrefix(client.configuration.database)]
-        )
-        guard let removed = reply.int else { throw RedisError("the reap script returned \(reply)") }
-        return removed
+    /// One partition's reap: reads the server's room set there, then runs the script with every
+    /// room hash declared; retried when the set changed in between.
+    private func reap(_ server: ServerID, in partition: Int, onlyIfLeaseExpired: Bool) async throws -> Int64 {
+        for _ in 0..<5 {
+            let reply = try await client.command(["SMEMBERS", RedisKeys.serverRooms(server, partition: partition)])
+            guard let members = reply.array else { throw RedisError("SMEMBERS returned \(reply)") }
+            let ids = members.compactMap(\.string)
+            let rooms = ids.compactMap { Int64($0) }.map(RoomID.init(rawValue:))
+            let result = try await reapScript.run(
+                on: client,
+                keys: RedisPresenceScripts.reapKeys(server: server, partition: partition, rooms: rooms),
+                arguments: [
+                    server.rawValue, onlyIfLeaseExpired ? "1" : "0",
+                    RedisKeys.presenceChannelPrefix(partition, database: client.configuration.database, sharded: client.configuration.shardedPubSub),
+                    publishCommand,
+                ] + rooms.map { String($0.rawValue) }
+            )
+            guard let removed = result.int else { throw RedisError("the reap script returned \(result)") }
+            if removed != -2 { return removed }
+        }
+        throw RedisError("the rooms of server \(server) in presence partition \(partition) kept changing while it was reaped")
     }
 
     /// Runs `body` every `period` until cancelled; a failure is logged and counted, and the

@@ -11,7 +11,7 @@ struct RedisRequest {
 /// moves bytes and matches replies to requests.
 ///
 /// Redis answers a connection's commands in the order they were sent, so a FIFO of promises is
-/// all pipelining needs. On a subscriber connection, `message` pushes arrive between replies;
+/// all pipelining needs. On a subscriber connection, `message` (and `smessage`: sharded Pub/Sub) pushes arrive between replies;
 /// they go to `onPush` and everything else still matches the FIFO (SUBSCRIBE, UNSUBSCRIBE and PING
 /// each answer once per single-channel command).
 final class RedisProtocolHandler: ChannelDuplexHandler {
@@ -77,7 +77,7 @@ final class RedisProtocolHandler: ChannelDuplexHandler {
 
     private func dispatch(_ value: RESPValue, context: ChannelHandlerContext) {
         if let onPush, case .array(let parts) = value, let kind = parts.first?.string,
-            kind == "message" || kind == "pmessage"
+            kind == "message" || kind == "pmessage" || kind == "smessage"
         {
             onPush(value)
             return

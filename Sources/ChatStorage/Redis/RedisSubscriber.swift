@@ -54,11 +54,20 @@ final class RedisSubscriber: Sendable {
 
     private let registry: Registry
     let client: RedisClient
+    /// SSUBSCRIBE/SUNSUBSCRIBE (shard channels, `smessage` pushes) instead of SUBSCRIBE/UNSUBSCRIBE.
+    /// On one connection this is only right while every channel's slot is on that one node (a
+    /// single node owning all slots); the cluster subscriber routes each channel to its node.
+    private let sharded: Bool
+    private let subscribeCommand: String
 
-    /// `metrics` makes the connection's `chatd_redis_reconnects_total`.
-    init(configuration: RedisConfiguration, logger: Logger, metrics: any MetricsFactory = MetricsSystem.factory) {
+    /// `metrics` makes the connection's `chatd_redis_reconnects_total`. `sharded`: the channels
+    /// are shard channels (``RedisConfiguration/shardedPubSub`` for room and presence channels).
+    init(configuration: RedisConfiguration, sharded: Bool = false, logger: Logger, metrics: any MetricsFactory = MetricsSystem.factory) {
         let registry = Registry()
         self.registry = registry
+        self.sharded = sharded
+        let subscribe = sharded ? "SSUBSCRIBE" : "SUBSCRIBE"
+        self.subscribeCommand = subscribe
         self.client = RedisClient(
             configuration: configuration,
             logger: logger,
@@ -66,7 +75,7 @@ final class RedisSubscriber: Sendable {
             onPush: { registry.deliver($0) },
             onConnect: { connection in
                 // Pipelined: every SUBSCRIBE is written before the first answer is awaited.
-                let replies = registry.names.map { connection.send(["SUBSCRIBE", $0]) }
+                let replies = registry.names.map { connection.send([subscribe, $0]) }
                 for reply in replies { _ = try await reply.get().orThrow() }
                 if registry.markConnected() {
                     logger.info("reconnected to Redis Pub/Sub and subscribed again", metadata: ["channels": "\(replies.count)"])
@@ -81,7 +90,7 @@ final class RedisSubscriber: Sendable {
         let id = registry.add(channel, handler)
         do {
             let connection = try await client.connection()
-            _ = try await connection.send(["SUBSCRIBE", channel]).get().orThrow()
+            _ = try await connection.send([subscribeCommand, channel]).get().orThrow()
         } catch {
             unsubscribe(from: channel, id: id)
             throw error
@@ -93,7 +102,7 @@ final class RedisSubscriber: Sendable {
         registry.remove(channel, id) {
             // Without a connection there is nothing to undo: a new one subscribes only to what
             // the registry still holds.
-            _ = client.currentConnection?.send(["UNSUBSCRIBE", channel])
+            _ = client.currentConnection?.send([sharded ? "SUNSUBSCRIBE" : "UNSUBSCRIBE", channel])
         }
     }
 

@@ -1,12 +1,13 @@
 import ChatCore
-import ChatStorage
+@testable import ChatStorage
 import ChatTestServices
 import Logging
 import Testing
 
-/// The durable chat log: the publish script appends to `chat:log`, consumer-group indexers write
-/// it to (the stand-in for) Elasticsearch. Against a real redis-server, in a database of its own
-/// (the stream is one per deployment), one case at a time.
+/// The durable chat log: the publish script appends to the room's partition stream
+/// (`chat:log:{chat:pN}`), consumer-group indexers write it to (the stand-in for) Elasticsearch.
+/// Against a real redis-server, in a database of its own (the streams are one set per
+/// deployment), and on a one-node cluster (``RedisTarget``), one case at a time.
 @Suite(.serialized, .timeLimit(.minutes(2)))
 struct RedisChatLogIndexerTests {
     static let database = 7
@@ -18,13 +19,13 @@ struct RedisChatLogIndexerTests {
         let admin: RedisClient
         let broker: RedisMessageBroker
 
-        init() async throws {
+        init(_ target: RedisTarget = .plain) async throws {
             fake = try await FakeElasticsearch.start()
             client = ElasticsearchClient(endpoint: try BackendEndpoint(kind: .elasticsearch, url: fake.url))
             try await ElasticsearchIndexTemplate.install(on: client)
-            configuration = try TestRedis.configuration(database: RedisChatLogIndexerTests.database)
+            configuration = try target.configuration(database: RedisChatLogIndexerTests.database)
             admin = RedisClient(configuration: configuration, logger: TestRedis.logger)
-            _ = try await admin.command(["DEL", "chat:log"])
+            for stream in RedisKeys.chatLogs + [RedisKeys.legacyChatLog] { _ = try await admin.command(["DEL", stream]) }
             broker = RedisMessageBroker(configuration: configuration, chatLogCapacity: 100_000, logger: TestRedis.logger)
         }
 
@@ -59,8 +60,9 @@ struct RedisChatLogIndexerTests {
         }
     }
 
-    @Test func everyPublishedMessageIsIndexedOnceWithTheEpochInItsID() async throws {
-        let setup = try await Setup()
+    @Test(arguments: RedisTarget.allCases)
+    func everyPublishedMessageIsIndexedOnceWithTheEpochInItsID(_ target: RedisTarget) async throws {
+        let setup = try await Setup(target)
         let indexer = setup.indexer()
         indexer.start()
         let room = uniqueRoom()
@@ -80,8 +82,9 @@ struct RedisChatLogIndexerTests {
     }
 
     /// What a SIGKILLed chatd leaves: entries read by its consumers and never acknowledged.
-    @Test func entriesADeadIndexerLeftPendingAreIndexedOnceByTheSurvivor() async throws {
-        let setup = try await Setup()
+    @Test(arguments: RedisTarget.allCases)
+    func entriesADeadIndexerLeftPendingAreIndexedOnceByTheSurvivor(_ target: RedisTarget) async throws {
+        let setup = try await Setup(target)
         setup.fake.with { $0.unavailable = true }
         let dead = setup.indexer()
         dead.start()
@@ -102,8 +105,9 @@ struct RedisChatLogIndexerTests {
         await setup.close()
     }
 
-    @Test func anElasticsearchOutageLosesNothingAndDoublesNothing() async throws {
-        let setup = try await Setup()
+    @Test(arguments: RedisTarget.allCases)
+    func anElasticsearchOutageLosesNothingAndDoublesNothing(_ target: RedisTarget) async throws {
+        let setup = try await Setup(target)
         let indexer = setup.indexer(batchSize: 20)
         setup.fake.with { state in
             state.unavailable = true
@@ -130,17 +134,49 @@ struct RedisChatLogIndexerTests {
     }
 
     /// The counter set back: the next message is logged under a new epoch, not taken for seq 2.
-    @Test func aMessageAfterTheCounterWasSetBackIsLoggedUnderANewEpoch() async throws {
-        let setup = try await Setup()
+    @Test(arguments: RedisTarget.allCases)
+    func aMessageAfterTheCounterWasSetBackIsLoggedUnderANewEpoch(_ target: RedisTarget) async throws {
+        let setup = try await Setup(target)
         let indexer = setup.indexer()
         indexer.start()
         let room = uniqueRoom()
         let before = try await setup.publish(3, in: room)
-        _ = try await setup.admin.command(["SET", "chat:room:\(room.rawValue):seq", "1"])
+        _ = try await setup.admin.command(["SET", RedisKeys.sequence(room), "1"])
         let after = try await setup.publish(1, in: room)[0]
         #expect(after.epoch != before[0].epoch)
         #expect(try await eventually(within: .seconds(20)) { setup.fake.documents(in: room.rawValue).count == 4 })
         #expect(setup.fake.documents(in: room.rawValue).map(\.id).last == "\(room.rawValue)-\(after.epoch.rawValue)-\(after.seq)")
+        await indexer.stop()
+        await setup.close()
+    }
+
+    /// The upgrade from the single `chat:log` stream (docs/operations.md, "Redis key layout"):
+    /// what the old indexers left there, unread or pending with a consumer that is gone, is
+    /// indexed once by the new ones, which then stop reading the drained stream.
+    @Test func theStreamOfTheLayoutBeforePartitionsIsDrained() async throws {
+        let setup = try await Setup()
+        let room = uniqueRoom()
+        _ = try await setup.publish(30, in: room)
+        // Move the messages to the old stream, as the old publish script wrote them.
+        let stream = RedisKeys.chatLog(of: room)
+        let entries = try await setup.admin.command(["XRANGE", stream, "-", "+"]).array ?? []
+        for entry in entries {
+            guard let fields = entry.array?.last?.array, fields.count == 2, let payload = fields[1].string else { continue }
+            _ = try await setup.admin.command(["XADD", RedisKeys.legacyChatLog, "*", "message", payload])
+        }
+        _ = try await setup.admin.command(["DEL", stream])
+        #expect(try await setup.admin.command(["XLEN", RedisKeys.legacyChatLog]).int == 30)
+        // An old indexer read ten of them and died.
+        _ = try await setup.admin.command(["XGROUP", "CREATE", RedisKeys.legacyChatLog, RedisKeys.chatLogGroup, "0"])
+        _ = try await setup.admin.command(["XREADGROUP", "GROUP", RedisKeys.chatLogGroup, "old-0", "COUNT", "10", "STREAMS", RedisKeys.legacyChatLog, ">"])
+        #expect(try await setup.figures().pending == 10)
+
+        let indexer = setup.indexer(claimAfter: .milliseconds(300))
+        indexer.start()
+        #expect(try await eventually(within: .seconds(20)) { setup.fake.documents(in: room.rawValue).count == 30 })
+        #expect(try await eventually(within: .seconds(10)) { try await setup.figures().pending == 0 })
+        #expect(setup.fake.with { $0.counters.created } == 30, "each indexed once")
+        #expect(indexer.metrics.claimed >= 10, "the old consumer's entries were claimed")
         await indexer.stop()
         await setup.close()
     }

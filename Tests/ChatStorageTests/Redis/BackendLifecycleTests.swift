@@ -1,5 +1,5 @@
 import ChatCore
-import ChatStorage
+@testable import ChatStorage
 import Testing
 
 /// What `BackendSelection.connect` hands chatd to stop: presence released at once, the
@@ -18,7 +18,7 @@ import Testing
         await connected.lifecycle.stop()
         #expect(try await other.ports.presence.users(in: room) == [], "gone at once, not after the lease")
         let admin = RedisClient(configuration: try TestRedis.configuration(), logger: TestRedis.logger)
-        #expect(try await admin.command(["EXISTS", "chatd:server:\(server.rawValue)"]).int == 0, "the lease is given back")
+        #expect(try await admin.command(["ZSCORE", RedisKeys.presenceServers(RedisKeys.partition(of: room)), server.rawValue]).isNull, "the lease is given back")
         await admin.shutdown()
         await other.lifecycle.stop()
     }

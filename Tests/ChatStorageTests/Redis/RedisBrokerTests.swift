@@ -1,5 +1,5 @@
 import ChatCore
-import ChatStorage
+@testable import ChatStorage
 import ChatTestServices
 import Testing
 
@@ -20,7 +20,7 @@ import Testing
         }
         try await inbox.wait(for: 5)
         // What a restart without persistence does to this room.
-        _ = try await broker.commandClient.command(["DEL", "chat:room:\(room):seq", "chat:room:\(room):recent", "chat:room:\(room):epoch"])
+        _ = try await broker.commandClient.command(["DEL", RedisKeys.sequence(room), RedisKeys.recent(room), RedisKeys.epoch(room)])
         let after = try await broker.publish(MessageDraft(room: room, user: UserName(trusted: "p"), text: "after", timestamp: 1)).position
         #expect(after.seq == 1)
         #expect(after.epoch != before[0].epoch)
@@ -134,10 +134,10 @@ import Testing
         let room = uniqueRoom()
         for index in 1...400 { _ = try await broker.publish(draft(room, "m\(index)")) }
         let inspector = RedisClient(configuration: configuration, logger: TestRedis.logger)
-        let length = try await inspector.command(["XLEN", "chat:room:\(room.rawValue):recent"]).int ?? -1
+        let length = try await inspector.command(["XLEN", RedisKeys.recent(room)]).int ?? -1
         #expect(length >= 5 && length < 400, "MAXLEN ~ trims the stream (length \(length))")
         #expect(try await broker.recentHistory(of: room, limit: 3).map(\.seq) == [398, 399, 400])
-        let entry = try await inspector.command(["XREVRANGE", "chat:room:\(room.rawValue):recent", "+", "-", "COUNT", "1"])
+        let entry = try await inspector.command(["XREVRANGE", RedisKeys.recent(room), "+", "-", "COUNT", "1"])
         let payload = entry.array?.first?.array?.last?.array?.last?.string
         let epoch = try #require(try await broker.recentHistory(of: room, limit: 1).first?.epoch.rawValue)
         #expect(payload == #"{"chatroom":\#(room.rawValue),"user":"tester","message":"m400","timestamp":1732860000000,"seq":400,"epoch":"\#(epoch)"}"#)

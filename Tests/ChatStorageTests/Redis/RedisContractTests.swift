@@ -1,19 +1,20 @@
 import ChatCore
 import ChatCoreTesting
-import ChatStorage
+@testable import ChatStorage
 import ChatTestServices
 import Testing
 
-/// The ChatCore contract suites against the Redis adapters on a real redis-server.
+/// The ChatCore contract suites against the Redis adapters on a real redis-server, and on a
+/// one-node cluster with sharded Pub/Sub (``RedisTarget``).
 @Suite struct RedisContractTests {
-    @Test(arguments: MessageBrokerContract.cases)
-    func messageBroker(_ contract: ContractCase<BrokerFixture>) async throws {
-        let configuration = try TestRedis.configuration()
+    @Test(arguments: RedisTarget.allCases, MessageBrokerContract.cases)
+    func messageBroker(_ target: RedisTarget, _ contract: ContractCase<BrokerFixture>) async throws {
+        let configuration = try target.configuration()
         let pool = BrokerPool(configuration: configuration)
         let admin = RedisClient(configuration: configuration, logger: TestRedis.logger)
         // What a failover to a lagging replica or a restore does to a room's counter.
         let fixture = BrokerFixture(makeBroker: { pool.make() }, setBackCounter: { room, value in
-            let key = "chat:room:\(room.rawValue):seq"
+            let key = RedisKeys.sequence(room)
             _ = try await admin.command(value.map { ["SET", key, String($0)] } ?? ["DEL", key])
         })
         do {
@@ -27,9 +28,9 @@ import Testing
         await pool.shutdown()
     }
 
-    @Test(arguments: PresenceStoreContract.cases)
-    func presenceStore(_ contract: ContractCase<any PresenceStore>) async throws {
-        let client = RedisClient(configuration: try TestRedis.configuration(), logger: TestRedis.logger)
+    @Test(arguments: RedisTarget.allCases, PresenceStoreContract.cases)
+    func presenceStore(_ target: RedisTarget, _ contract: ContractCase<any PresenceStore>) async throws {
+        let client = RedisClient(configuration: try target.configuration(), logger: TestRedis.logger)
         let store = RedisPresenceStore(client: client, server: .random(), logger: TestRedis.logger)
         do {
             try await contract.run(against: store)
@@ -41,9 +42,9 @@ import Testing
     }
 
     /// Two servers' handles on one Redis: two clients, two subscriber connections.
-    @Test(arguments: ClusterControlContract.cases)
-    func clusterControl(_ contract: ContractCase<ClusterControlContract.Fixture>) async throws {
-        let configuration = try TestRedis.configuration()
+    @Test(arguments: RedisTarget.allCases, ClusterControlContract.cases)
+    func clusterControl(_ target: RedisTarget, _ contract: ContractCase<ClusterControlContract.Fixture>) async throws {
+        let configuration = try target.configuration()
         let clients = [RedisClient(configuration: configuration, logger: TestRedis.logger), RedisClient(configuration: configuration, logger: TestRedis.logger)]
         let controls = clients.map { RedisClusterControl(configuration: configuration, client: $0, logger: TestRedis.logger) }
         func shutdown() async {
@@ -62,9 +63,9 @@ import Testing
 
 /// The cache cases share the one room-list key, so they run one after another.
 @Suite(.serialized) struct RedisCacheContractTests {
-    @Test(arguments: ChatCacheContract.cases)
-    func chatCache(_ contract: ContractCase<any ChatCache>) async throws {
-        let client = RedisClient(configuration: try TestRedis.configuration(), logger: TestRedis.logger)
+    @Test(arguments: RedisTarget.allCases, ChatCacheContract.cases)
+    func chatCache(_ target: RedisTarget, _ contract: ContractCase<any ChatCache>) async throws {
+        let client = RedisClient(configuration: try target.configuration(), logger: TestRedis.logger)
         do {
             try await contract.run(against: RedisChatCache(client: client))
         } catch {
@@ -74,9 +75,9 @@ import Testing
         await client.shutdown()
     }
 
-    @Test(arguments: RoomStoreContract.cases)
-    func cachingRoomStore(_ contract: ContractCase<any RoomStore>) async throws {
-        let client = RedisClient(configuration: try TestRedis.configuration(), logger: TestRedis.logger)
+    @Test(arguments: RedisTarget.allCases, RoomStoreContract.cases)
+    func cachingRoomStore(_ target: RedisTarget, _ contract: ContractCase<any RoomStore>) async throws {
+        let client = RedisClient(configuration: try target.configuration(), logger: TestRedis.logger)
         let cache = RedisChatCache(client: client)
         try await cache.invalidate(.roomList)
         let metrics = MeasuredMetrics()

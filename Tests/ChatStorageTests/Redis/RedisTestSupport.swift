@@ -45,6 +45,46 @@ enum TestRedis {
     }
 }
 
+/// The servers the Redis suites that must hold on Redis Cluster run against: the plain Redis
+/// and a one-node cluster (`CHAT_TEST_REDIS_ONE_NODE_CLUSTER_URL`, scripts/test.sh starts it
+/// with scripts/services/redis.sh's REDIS_CLUSTER=yes). The cluster refuses a multi-key command
+/// or script whose KEYS are of several slots (CROSSSLOT) and carries shard channels, so the
+/// adapters run there with ``RedisConfiguration/shardedPubSub``. Like the plain one, a missing
+/// URL fails the tests rather than skipping them.
+enum RedisTarget: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case plain
+    case oneNodeCluster
+
+    static let clusterVariable = "CHAT_TEST_REDIS_ONE_NODE_CLUSTER_URL"
+
+    var testDescription: String { rawValue }
+
+    /// The target's configuration. A cluster has database 0 only: `database` is for the plain
+    /// Redis (suites that need one of their own there).
+    func configuration(database: Int? = nil) throws -> RedisConfiguration {
+        switch self {
+        case .plain:
+            return try TestRedis.configuration(database: database)
+        case .oneNodeCluster:
+            guard let value = getenv(Self.clusterVariable), case let url = String(cString: value), !url.isEmpty else {
+                throw MissingCluster()
+            }
+            var configuration = try RedisConfiguration(endpoint: BackendEndpoint(kind: .redis, url: url))
+            // No case here waits out an unreachable server, and these cases double the Redis
+            // suites' connections at once: a loaded machine may take longer than 1 s to connect.
+            configuration.connectTimeout = .seconds(5)
+            configuration.shardedPubSub = true
+            return configuration
+        }
+    }
+
+    struct MissingCluster: Error, CustomStringConvertible {
+        var description: String {
+            "\(RedisTarget.clusterVariable) is not set: these tests also run on a one-node Redis Cluster. Run scripts/test.sh, which starts one (REDIS_CLUSTER=yes scripts/services/redis.sh) and sets \(RedisTarget.clusterVariable)=redis://127.0.0.1:6391"
+        }
+    }
+}
+
 /// Brokers made during one test, shut down together at its end.
 final class BrokerPool: Sendable {
     private let brokers = Mutex<[RedisMessageBroker]>([])
