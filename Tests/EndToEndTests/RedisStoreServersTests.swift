@@ -11,7 +11,7 @@ import Testing
 @Suite(.timeLimit(.minutes(3)))
 struct RedisStoreServersTests {
     /// This suite's Redis database (the process tests each take their own; see SharedBackends).
-    static let redisDatabase = 7
+    static let redisDatabase = 18  // 7 is RedisChatLogIndexerTests'
 
     /// The seed story on three chatd with `--redis` only: one user table, one room list,
     /// one room across servers, and all of it still there after a chatd restarts.

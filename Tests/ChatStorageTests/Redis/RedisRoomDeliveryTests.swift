@@ -27,7 +27,7 @@ import Testing
         // Redis lost everything: the new epoch starts at 1, and this subscriber missed b/1.
         let harness = Harness(history: [message(1, epoch: "b"), message(2, epoch: "b")])
         for (epoch, seq) in [("a", 1), ("a", 2), ("b", 2)] { harness.delivery.receive(message(Int64(seq), epoch: epoch)) }
-        #expect(try await eventually(within: .seconds(5)) { harness.positions.count == 4 })
+        #expect(try await eventually(within: .seconds(30)) { harness.positions.count == 4 })
         #expect(harness.positions == ["a/1", "a/2", "b/1", "b/2"])
     }
 
@@ -36,12 +36,12 @@ import Testing
         let history = (1...5).map { message($0, epoch: "a") } + (6...8).map { message($0, epoch: "b") }
         let harness = Harness(history: history)
         for (epoch, seq) in [("a", 1), ("a", 2), ("b", 8)] { harness.delivery.receive(message(Int64(seq), epoch: epoch)) }
-        #expect(try await eventually(within: .seconds(5)) { harness.positions.count == 8 })
+        #expect(try await eventually(within: .seconds(30)) { harness.positions.count == 8 })
         #expect(harness.positions == ["a/1", "a/2", "a/3", "a/4", "a/5", "b/6", "b/7", "b/8"])
         #expect(harness.missed == 0)
         harness.delivery.receive(message(3, epoch: "a"))
         harness.delivery.receive(message(9, epoch: "b"))
-        #expect(try await eventually(within: .seconds(5)) { harness.positions.count == 9 })
+        #expect(try await eventually(within: .seconds(30)) { harness.positions.count == 9 })
         #expect(harness.positions.last == "b/9", "the old epoch is retired")
     }
 
