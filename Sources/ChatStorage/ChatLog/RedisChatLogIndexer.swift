@@ -23,7 +23,7 @@ import Synchronization
 public final class RedisChatLogIndexer: Sendable {
     private struct State {
         var workers: [Task<Void, Never>] = []
-        var clients: [RedisClient] = []
+        var clients: [any RedisCommandRunning] = []
         var stopping = false
     }
 
@@ -59,7 +59,7 @@ public final class RedisChatLogIndexer: Sendable {
         state.withLock { state in
             guard state.workers.isEmpty, !state.stopping else { return }
             for index in 0..<settings.batchesInFlight {
-                if index >= state.clients.count { state.clients.append(RedisClient(configuration: configuration, logger: logger)) }
+                if index >= state.clients.count { state.clients.append(configuration.makeCommandClient(logger: logger)) }
                 let client = state.clients[index]
                 state.workers.append(Task { await self.work(index, on: client) })
             }
@@ -97,14 +97,14 @@ public final class RedisChatLogIndexer: Sendable {
     /// The stream's figures, asked of Redis on this indexer's first connection (started or not).
     public func figures() async throws -> ChatLogFigures {
         let client = state.withLock { state in
-            if state.clients.isEmpty { state.clients.append(RedisClient(configuration: configuration, logger: logger)) }
+            if state.clients.isEmpty { state.clients.append(configuration.makeCommandClient(logger: logger)) }
             return state.clients[0]
         }
         return try await Self.figures(on: client)
     }
 
     /// The stream's length and its oldest pending entry's age, asked of Redis.
-    public static func figures(on client: RedisClient) async throws -> ChatLogFigures {
+    public static func figures(on client: any RedisCommandRunning) async throws -> ChatLogFigures {
         let length = try await client.command(["XLEN", RedisKeys.chatLog]).int ?? 0
         let summary: RESPValue
         do {
@@ -126,7 +126,7 @@ public final class RedisChatLogIndexer: Sendable {
 
     private var isStopping: Bool { state.withLock { $0.stopping } }
 
-    private func work(_ index: Int, on client: RedisClient) async {
+    private func work(_ index: Int, on client: any RedisCommandRunning) async {
         let consumer = "\(server.rawValue)-\(index)"
         var backoff = settings.initialBackoff
         var groupReady = false
@@ -172,7 +172,7 @@ public final class RedisChatLogIndexer: Sendable {
 
     /// Indexes one batch and acknowledges what Elasticsearch settled; throws if anything stays
     /// pending (so the consumer backs off before reading it again).
-    private func indexBatch(_ entries: [Entry], on client: RedisClient) async throws {
+    private func indexBatch(_ entries: [Entry], on client: any RedisCommandRunning) async throws {
         let messages = entries.compactMap(\.message)
         let outcomes = messages.isEmpty ? [] : try await ElasticsearchBulkRequest.send(messages, on: elasticsearch, refresh: settings.refreshOnWrite)
         var settled: [String] = []
@@ -212,7 +212,7 @@ public final class RedisChatLogIndexer: Sendable {
         }
     }
 
-    private func read(on client: RedisClient, as consumer: String, from id: String, block: Bool) async throws -> [Entry] {
+    private func read(on client: any RedisCommandRunning, as consumer: String, from id: String, block: Bool) async throws -> [Entry] {
         var command = ["XREADGROUP", "GROUP", RedisKeys.chatLogGroup, consumer, "COUNT", String(settings.batchSize)]
         if block { command += ["BLOCK", String(max(1, Self.milliseconds(settings.readBlock)))] }
         command += ["STREAMS", RedisKeys.chatLog, id]
@@ -223,7 +223,7 @@ public final class RedisChatLogIndexer: Sendable {
 
     /// Moves entries pending with any consumer for longer than the claim timeout to `consumer`;
     /// it reads them as its own pending entries next.
-    private func claimStale(on client: RedisClient, as consumer: String) async throws {
+    private func claimStale(on client: any RedisCommandRunning, as consumer: String) async throws {
         var cursor = "0-0"
         for _ in 0..<100 {  // bounded: a huge backlog is claimed over several rounds
             let reply = try await client.command([
@@ -243,7 +243,7 @@ public final class RedisChatLogIndexer: Sendable {
 
     /// Trims what every consumer acknowledged: below the oldest pending entry and at most up to
     /// the group's last delivered entry (anything later was never read).
-    private func trimAcknowledged(on client: RedisClient) async throws {
+    private func trimAcknowledged(on client: any RedisCommandRunning) async throws {
         let groups = try await client.command(["XINFO", "GROUPS", RedisKeys.chatLog]).array ?? []
         var lastDelivered: String?
         for group in groups {
@@ -264,7 +264,7 @@ public final class RedisChatLogIndexer: Sendable {
         _ = try await client.command(["XTRIM", RedisKeys.chatLog, "MINID", "~", floor])
     }
 
-    static func createGroup(on client: RedisClient) async throws {
+    static func createGroup(on client: any RedisCommandRunning) async throws {
         do {
             // From the stream's start: entries written before any indexer ran are indexed too.
             _ = try await client.command(["XGROUP", "CREATE", RedisKeys.chatLog, RedisKeys.chatLogGroup, "0", "MKSTREAM"])

@@ -8,15 +8,15 @@ import NIOFoundationCompat
 /// listed through a sorted set scored by expiry; commands go over the Pub/Sub channel
 /// ``RedisKeys/control(database:)`` on a subscriber connection of its own.
 public final class RedisClusterControl: ClusterControl {
-    private let client: RedisClient
-    private let subscriber: RedisSubscriber
+    private let client: any RedisCommandRunning
+    private let subscriber: any RedisChannelSubscribing
     private let logger: Logger
     private let channel: String
 
-    public init(configuration: RedisConfiguration, client: RedisClient, logger: Logger) {
+    public init(configuration: RedisConfiguration, client: any RedisCommandRunning, logger: Logger) {
         self.channel = RedisKeys.control(database: configuration.database)
         self.client = client
-        self.subscriber = RedisSubscriber(configuration: configuration, logger: logger)
+        self.subscriber = configuration.makeSubscriber(sharded: false, logger: logger)
         self.logger = logger
     }
 
@@ -70,7 +70,7 @@ public final class RedisClusterControl: ClusterControl {
     }
 
     private struct Listener: BrokerSubscription {
-        let subscriber: RedisSubscriber
+        let subscriber: any RedisChannelSubscribing
         let channel: String
         let id: UInt64
         func cancel() async { subscriber.unsubscribe(from: channel, id: id) }
