@@ -59,15 +59,18 @@ start)
         exit 1
     }
     # Ready when every node says the cluster is ok and every slot is served, and every replica
-    # has its master: what the tests expect from the start.
+    # has synced with its master (a replica that never synced cannot take over): what the
+    # tests expect from the start.
     for _ in $(seq 1 300); do
-        ready=yes
+        ready=yes replicas=0
         for port in $(ports); do
             info=$(redis-cli -h 127.0.0.1 -p "$port" cluster info 2>/dev/null || true)
             if ! grep -q '^cluster_state:ok' <<<"$info" || ! grep -q '^cluster_slots_ok:16384' <<<"$info"; then ready=no; fi
+            if redis-cli -h 127.0.0.1 -p "$port" info replication 2>/dev/null | grep -q '^master_link_status:up'; then
+                replicas=$((replicas + 1))
+            fi
         done
-        slaves=$(redis-cli -h 127.0.0.1 -p "$base" cluster nodes 2>/dev/null | grep -c slave || true)
-        if [ "$ready" = yes ] && [ "$slaves" -eq 3 ]; then exit 0; fi
+        if [ "$ready" = yes ] && [ "$replicas" -eq 3 ]; then exit 0; fi
         sleep 0.1
     done
     echo "$0: the cluster on 127.0.0.1:$base-$((base + 5)) did not become ok within 30 s; see $dir/*/redis.log" >&2

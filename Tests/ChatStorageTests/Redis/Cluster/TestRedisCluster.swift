@@ -1,5 +1,8 @@
-import ChatStorage
+import ChatCore
 import Logging
+import Testing
+
+@testable import ChatStorage
 
 #if canImport(Glibc)
 import Glibc
@@ -25,6 +28,15 @@ enum TestRedisCluster {
         configuration.connectTimeout = .seconds(1)
         return configuration
     }
+
+    /// Whether the adapters' key layout keeps a room's keys in one slot (the "clusterkeys" part
+    /// of issue 12). Until it does, the publish, presence and heartbeat scripts fail on a
+    /// cluster with CROSSSLOT, and the suites that run them wait for it.
+    static let roomKeysShareASlot: Bool = {
+        let room = RoomID(7)
+        return Set([RedisKeys.sequence(room), RedisKeys.recent(room), RedisKeys.epoch(room)].map(RedisClusterSlot.of)).count == 1
+    }()
+    static let roomKeysComment: Comment = "needs the cluster key layout (a room's keys under one hash tag): CROSSSLOT otherwise"
 
     struct Missing: Error, CustomStringConvertible {
         var description: String {
