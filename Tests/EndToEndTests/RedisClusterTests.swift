@@ -47,6 +47,8 @@ struct RedisClusterTests {
         let ann: ChatClient
         let bob: ChatClient
 
+        /// `redisURL`'s room keys of the new room are deleted first: room ids start at 1 in every
+        /// new database, and the shared cluster keeps what earlier runs left.
         static func start(redisURL: String, database: Database) async throws -> Pair {
             let flags = ["--host", "127.0.0.1", "--port", "0", "--redis", redisURL, "--mariadb", database.url, "--presence-lease", "2"]
             let servers = [try ChatdProcess(flags), try ChatdProcess(flags)]
@@ -54,6 +56,10 @@ struct RedisClusterTests {
             let annToken = try await LoopbackHTTP.createUser("Ann", port: ports[0])
             let bobToken = try await LoopbackHTTP.createUser("Bob", port: ports[1])
             let room = try await LoopbackHTTP.createRoom(port: ports[1], token: annToken)
+            let redis = RedisClusterClient(configuration: try RedisConfiguration(endpoint: BackendEndpoint(kind: .redis, url: redisURL)), logger: Logger(label: "test.cluster"))
+            let id = RoomID(Int64(room))
+            for key in [RedisKeys.sequence(id), RedisKeys.recent(id), RedisKeys.epoch(id)] { try await redis.command(["DEL", key]) }
+            await redis.shutdown()
             let ann = try await ChatClient.join(LoopbackHTTP.joinURL(port: ports[0], room: room, token: annToken))
             let bob = try await ChatClient.join(LoopbackHTTP.joinURL(port: ports[1], room: room, token: bobToken))
             for port in ports { try await MultiServerTests.waitForUsers(port: port, room: room, ["Ann", "Bob"]) }
@@ -101,18 +107,19 @@ struct RedisClusterTests {
     /// 1 s) and the room goes on: a message after the failover reaches both members.
     @Test(.enabled(if: roomKeysShareASlot, "needs the cluster key layout: CROSSSLOT otherwise"))
     func aRoomsMasterDiesAndItsReplicaCarriesTheRoomOn() async throws {
-        let port = Int(ProcessInfo.processInfo.environment["CHAT_TEST_REDIS_CLUSTER_FAILOVER_PORT"] ?? "") ?? 7111
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("chat-cluster-failover-\(UUID().uuidString)")
-        let log = directory.appendingPathExtension("log")
-        let environment = ["REDIS_CLUSTER_PORT": String(port), "REDIS_CLUSTER_NODE_TIMEOUT": "1000"]
-        try await ServiceScript.run("redis-cluster.sh", ["start", directory.path], environment: environment, log: log)
-        let url = "redis+cluster://127.0.0.1:\(port),127.0.0.1:\(port + 1),127.0.0.1:\(port + 2)"
+        try await OwnCluster.run { cluster in try await Self.failover(on: cluster) }
+    }
+
+    private static func failover(on cluster: OwnCluster) async throws {
+        let url = cluster.url
         let database = try await Database.make()
         var configuration = try RedisConfiguration(endpoint: BackendEndpoint(kind: .redis, url: url))
         configuration.connectTimeout = .milliseconds(500)
         let admin = RedisClusterClient(configuration: configuration, logger: Logger(label: "test.cluster"))
+        var started: Pair?
         do {
             let pair = try await Pair.start(redisURL: url, database: database)
+            started = pair
             pair.ann.send("before the failover")
             #expect(try await pair.bob.waitForMessages(1).last?.message == "before the failover")
 
@@ -120,9 +127,7 @@ struct RedisClusterTests {
             let slot = RedisClusterSlot.of(RedisKeys.sequence(RoomID(Int64(pair.room))))
             let victim = try await admin.refreshMap().master(of: slot)
             let victimPort = try #require(victim?.port)
-            let pid = try #require(Int32(try String(contentsOf: directory.appendingPathComponent("\(victimPort)/redis.pid"), encoding: .utf8)
-                .trimmingCharacters(in: .whitespacesAndNewlines)))
-            kill(pid, SIGKILL)
+            try cluster.kill(victimPort)
             // The replica takes over once the others agree the master failed.
             let promoted = try await eventually("no replica took over slot \(slot)", timeout: .seconds(30)) { () async -> BackendEndpoint.Address? in
                 guard let map = try? await admin.refreshMap(), map.coversEverySlot, let master = map.master(of: slot), master != victim else { return nil }
@@ -139,11 +144,10 @@ struct RedisClusterTests {
             #expect(try await pair.ann.waitForMessages(3, within: 30).last?.message == "bob after the failover")
             try await pair.stop()
         } catch {
-            Issue.record("\(error)")
+            let logs = started?.servers.map { String($0.output.suffix(3_000)) } ?? []
+            Issue.record("\(error); the servers' logs:\n\(logs.joined(separator: "\n---\n"))")
         }
         await admin.shutdown()
         await database.drop()
-        try? await ServiceScript.run("redis-cluster.sh", ["stop", directory.path], environment: environment, log: log)
-        try? FileManager.default.removeItem(at: directory)
     }
 }

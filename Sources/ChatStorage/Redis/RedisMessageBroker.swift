@@ -114,13 +114,17 @@ public final class RedisMessageBroker: MessageBroker {
             deliver: deliver
         )
         let foreign = ForeignPayloads(counter: undecodable, logger: logger, channel: channel)
-        let id = try await subscriber.subscribe(to: channel) { payload in
-            if let message = EncodedChatMessage(parsing: payload), message.room == room {
-                delivery.receive(message)
-            } else {
-                foreign.drop(payload)
-            }
-        }
+        let id = try await subscriber.subscribe(
+            to: channel,
+            handler: { payload in
+                if let message = EncodedChatMessage(parsing: payload), message.room == room {
+                    delivery.receive(message)
+                } else {
+                    foreign.drop(payload)
+                }
+            },
+            resubscribed: { delivery.catchUp() }
+        )
         return Subscription(subscriber: subscriber, channel: channel, id: id, delivery: delivery)
     }
 

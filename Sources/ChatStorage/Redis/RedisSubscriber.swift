@@ -38,7 +38,9 @@ final class RedisSubscriber: RedisChannelSubscribing {
         )
     }
 
-    func subscribe(to channel: String, handler: @escaping Handler) async throws -> UInt64 {
+    /// `resubscribed` is not called: after a reconnect to the one Redis the room's next message
+    /// shows any gap (``RedisRoomDelivery``).
+    func subscribe(to channel: String, handler: @escaping Handler, resubscribed: (@Sendable () -> Void)?) async throws -> UInt64 {
         let id = registry.add(channel, handler)
         do {
             let connection = try await client.connection()

@@ -10,6 +10,8 @@ final class RedisSubscriptionRegistry: Sendable {
     typealias Handler = @Sendable (ByteBuffer) -> Void
 
     private let channels = Mutex<[String: [UInt64: Handler]]>([:])
+    /// Per channel, what to tell its subscriptions when it was subscribed again elsewhere.
+    private let resubscribers = Mutex<[String: [UInt64: @Sendable () -> Void]]>([:])
     private let nextID = Atomic<UInt64>(0)
     private let connectedBefore = Atomic<Bool>(false)
 
@@ -22,15 +24,27 @@ final class RedisSubscriptionRegistry: Sendable {
 
     func contains(_ channel: String) -> Bool { channels.withLock { $0[channel] != nil } }
 
-    func add(_ channel: String, _ handler: @escaping Handler) -> UInt64 {
+    func add(_ channel: String, _ handler: @escaping Handler, resubscribed: (@Sendable () -> Void)? = nil) -> UInt64 {
         let id = nextID.add(1, ordering: .relaxed).newValue
         channels.withLock { $0[channel, default: [:]][id] = handler }
+        if let resubscribed { resubscribers.withLock { $0[channel, default: [:]][id] = resubscribed } }
         return id
+    }
+
+    /// Tells the channel's subscriptions that it was subscribed again (on another node, or after
+    /// a reconnect): what was published in between never reached them.
+    func resubscribed(_ channel: String) {
+        let calls = resubscribers.withLock { $0[channel].map { Array($0.values) } ?? [] }
+        for call in calls { call() }
     }
 
     /// Removes a handler; `whenLast` runs under the lock when the channel has none left, so
     /// that the UNSUBSCRIBE it sends is ordered before any later SUBSCRIBE of that channel.
     func remove(_ channel: String, _ id: UInt64, whenLast: () -> Void) {
+        resubscribers.withLock { resubscribers in
+            resubscribers[channel]?[id] = nil
+            if resubscribers[channel]?.isEmpty == true { resubscribers[channel] = nil }
+        }
         channels.withLock { channels in
             guard channels[channel]?.removeValue(forKey: id) != nil else { return }
             if channels[channel]?.isEmpty == true {
@@ -56,9 +70,19 @@ final class RedisSubscriptionRegistry: Sendable {
 protocol RedisChannelSubscribing: Sendable {
     /// Registers `handler` and returns once Redis confirmed the subscription, so that every
     /// message published afterwards reaches it.
-    func subscribe(to channel: String, handler: @escaping RedisSubscriptionRegistry.Handler) async throws -> UInt64
+    /// `resubscribed` runs when the channel was subscribed again on another node (a cluster's
+    /// slot moved or its master failed over), so the subscription can catch up on what it missed.
+    func subscribe(
+        to channel: String, handler: @escaping RedisSubscriptionRegistry.Handler, resubscribed: (@Sendable () -> Void)?
+    ) async throws -> UInt64
     func unsubscribe(from channel: String, id: UInt64)
     func shutdown() async
+}
+
+extension RedisChannelSubscribing {
+    func subscribe(to channel: String, handler: @escaping RedisSubscriptionRegistry.Handler) async throws -> UInt64 {
+        try await subscribe(to: channel, handler: handler, resubscribed: nil)
+    }
 }
 
 extension RedisConfiguration {

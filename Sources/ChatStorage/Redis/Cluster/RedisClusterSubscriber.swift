@@ -56,8 +56,8 @@ final class RedisClusterSubscriber: RedisChannelSubscribing {
     /// The nodes each wanted channel is subscribed on (for tests and reports).
     var placement: [String: BackendEndpoint.Address] { state.withLock { $0.placement } }
 
-    func subscribe(to channel: String, handler: @escaping Handler) async throws -> UInt64 {
-        let id = registry.add(channel, handler)
+    func subscribe(to channel: String, handler: @escaping Handler, resubscribed: (@Sendable () -> Void)?) async throws -> UInt64 {
+        let id = registry.add(channel, handler, resubscribed: resubscribed)
         let deadline = ContinuousClock.now.advanced(by: configuration.commandTimeout)
         var delay = configuration.initialBackoff
         while true {
@@ -154,6 +154,7 @@ final class RedisClusterSubscriber: RedisChannelSubscribing {
                 let channels = state.withLock { state in state.placement.filter { $0.value == address }.map(\.key) }
                 let replies = channels.map { connection.send([verb, $0]) }
                 for reply in replies { _ = try await reply.get().orThrow() }
+                for channel in channels { registry.resubscribed(channel) }
                 connection.closeFuture.whenComplete { _ in Task { await self.rebalance() } }
             }
         )
@@ -197,6 +198,7 @@ final class RedisClusterSubscriber: RedisChannelSubscribing {
                     }
                     if current == target && connected { continue }
                     try await place(channel)
+                    registry.resubscribed(channel)
                 } catch {
                     failed = true
                     logger.debug("cannot subscribe a channel on its node yet", metadata: ["channel": "\(channel)", "error": "\(error)"])

@@ -11,7 +11,10 @@ import Testing
 struct RedisClusterFailoverTests {
     @Test(.enabled(if: TestRedisCluster.roomKeysShareASlot, TestRedisCluster.roomKeysComment))
     func aRoomsMasterDiesAndItsReplicaTakesOver() async throws {
-        let cluster = try await OwnCluster.start()
+        try await OwnCluster.run { cluster in try await Self.failover(on: cluster) }
+    }
+
+    private static func failover(on cluster: OwnCluster) async throws {
         var configuration = try RedisConfiguration(endpoint: BackendEndpoint(kind: .redis, url: cluster.url))
         configuration.connectTimeout = .milliseconds(500)
         configuration.clusterMapRefreshInterval = .seconds(1)
@@ -62,38 +65,5 @@ struct RedisClusterFailoverTests {
         }
         for subscription in subscriptions { await subscription.cancel() }
         await pool.shutdown()
-        await cluster.stop()
-    }
-}
-
-/// A Redis Cluster of one test's own (scripts/services/redis-cluster.sh) on
-/// CHAT_TEST_REDIS_CLUSTER_FAILOVER_PORT (7111 to 7116 by default), node timeout 1 s.
-struct OwnCluster {
-    let directory: URL
-    let port: Int
-    private var environment: [String: String] { ["REDIS_CLUSTER_PORT": String(port), "REDIS_CLUSTER_NODE_TIMEOUT": "1000"] }
-    private var log: URL { directory.appendingPathExtension("log") }
-
-    var url: String { "redis+cluster://127.0.0.1:\(port),127.0.0.1:\(port + 1),127.0.0.1:\(port + 2)" }
-
-    static func start() async throws -> OwnCluster {
-        let port = Int(ProcessInfo.processInfo.environment["CHAT_TEST_REDIS_CLUSTER_FAILOVER_PORT"] ?? "") ?? 7111
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("chat-cluster-\(UUID().uuidString)")
-        let cluster = OwnCluster(directory: directory, port: port)
-        try await ServiceScript.run("redis-cluster.sh", ["start", directory.path], environment: cluster.environment, log: cluster.log)
-        return cluster
-    }
-
-    /// SIGKILLs the node on `port`.
-    func kill(_ port: Int) throws {
-        let text = try String(contentsOf: directory.appendingPathComponent("\(port)/redis.pid"), encoding: .utf8)
-        let pid = try #require(Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), "the pid of the node on \(port)")
-        _ = Foundation.kill(pid, SIGKILL)
-    }
-
-    func stop() async {
-        try? await ServiceScript.run("redis-cluster.sh", ["stop", directory.path], environment: environment, log: log)
-        try? FileManager.default.removeItem(at: directory)
-        try? FileManager.default.removeItem(at: log)
     }
 }
