@@ -97,3 +97,30 @@ private final class Received: Sendable {
         await client.shutdown()
     }
 }
+
+/// One Redis with shard channels (a one-node cluster's case): ``RedisSubscriber`` with
+/// `sharded` SSUBSCRIBEs, and SUNSUBSCRIBE's answer, a push, leaves the replies in step.
+@Suite struct RedisShardedSubscriberTests {
+    @Test func shardChannelsOnOneNodeAndSunsubscribeKeepsRepliesInStep() async throws {
+        let configuration = try TestRedisCluster.configuration()
+        let client = RedisClusterClient(configuration: configuration, logger: TestRedis.logger)
+        let prefix = "{cluster-test-sharded-\(UInt64.random(in: 0...UInt64.max))}"
+        let (first, second) = ("\(prefix):a", "\(prefix):b")  // one slot, one node
+        let node = try await client.master(of: RedisClusterSlot.of(first))
+        let subscriber = RedisSubscriber(configuration: configuration.node(node), sharded: true, logger: TestRedis.logger)
+        let received = Received()
+        let id = try await subscriber.subscribe(to: first) { received.add(first, $0) }
+        #expect(try await client.command(["SPUBLISH", first, "one"]).int == 1)
+        #expect(try await eventually(within: .seconds(10)) { received.of(first) == ["one"] })
+        subscriber.unsubscribe(from: first, id: id)
+        // Its `sunsubscribe` answer arrives as a push; the next SSUBSCRIBE still gets its own reply.
+        _ = try await subscriber.subscribe(to: second) { received.add(second, $0) }
+        #expect(try await client.command(["SPUBLISH", first, "gone"]).int == 0, "unsubscribed")
+        #expect(try await client.command(["SPUBLISH", second, "two"]).int == 1)
+        #expect(try await eventually(within: .seconds(10)) { received.of(second) == ["two"] })
+        #expect(received.of(first) == ["one"])
+        #expect(subscriber.client.isConnected, "the connection stayed in step")
+        await subscriber.shutdown()
+        await client.shutdown()
+    }
+}
