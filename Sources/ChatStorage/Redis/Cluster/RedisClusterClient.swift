@@ -120,6 +120,9 @@ public final class RedisClusterClient: RedisCommandRunning {
                         refreshSoon()
                     }
                     redirect = (address, asking: !moved)
+                    // Nodes bounce a command between them while a slot change spreads through
+                    // the cluster: after the first few, redirects wait like any retry.
+                    if redirected > 2 { try await pause(&delay, until: deadline, after: error) }
                 case "CLUSTERDOWN", "TRYAGAIN":
                     refreshSoon()
                     redirect = nil
