@@ -42,6 +42,7 @@ stop_services() {
     [ -n "$openapi_pid" ] && kill -- "-$openapi_pid" 2>/dev/null  # it stops its chatd itself
     scripts/services/redis.sh stop "$services/redis" >/dev/null 2>&1 || true
     scripts/services/redis.sh stop "$services/redis-one-node-cluster" >/dev/null 2>&1 || true
+    scripts/services/redis-cluster.sh stop "$services/redis-cluster" >/dev/null 2>&1 || true
     scripts/services/mariadb.sh stop "$services/mariadb" >/dev/null 2>&1 || true
     rm -rf "$services"
     rm -f "$log"
@@ -60,6 +61,11 @@ export CHAT_TEST_REDIS_URL
 REDIS_CLUSTER=yes REDIS_PORT=${CHAT_TEST_REDIS_ONE_NODE_CLUSTER_PORT:-6391} scripts/services/redis.sh start "$services/redis-one-node-cluster"
 CHAT_TEST_REDIS_ONE_NODE_CLUSTER_URL=$(scripts/services/redis.sh url "$services/redis-one-node-cluster")
 export CHAT_TEST_REDIS_ONE_NODE_CLUSTER_URL
+# A Redis Cluster (3 masters, a replica each) for the cluster tests; the failover test starts a
+# cluster of its own on CHAT_TEST_REDIS_CLUSTER_FAILOVER_PORT (scripts/services/redis-cluster.sh).
+REDIS_CLUSTER_PORT=${CHAT_TEST_REDIS_CLUSTER_PORT:-7101} scripts/services/redis-cluster.sh start "$services/redis-cluster"
+CHAT_TEST_REDIS_CLUSTER_URL=$(scripts/services/redis-cluster.sh url "$services/redis-cluster")
+export CHAT_TEST_REDIS_CLUSTER_URL CHAT_TEST_REDIS_CLUSTER_FAILOVER_PORT=${CHAT_TEST_REDIS_CLUSTER_FAILOVER_PORT:-7111}
 
 # A throwaway MariaDB on loopback for the MariaDB adapter tests; each test makes its own database.
 mariadb_port=${CHAT_TEST_MARIADB_PORT:-3310}

@@ -6,7 +6,7 @@ import Logging
 extension RedisChatLogIndexer {
     /// The streams' length and their oldest pending entry's age, asked of Redis (every
     /// partition's stream and the legacy one).
-    public static func figures(on client: RedisClient) async throws -> ChatLogFigures {
+    public static func figures(on client: any RedisCommandRunning) async throws -> ChatLogFigures {
         let streams = RedisKeys.chatLogs + [RedisKeys.legacyChatLog]
         let parts = try await withThrowingTaskGroup(of: (length: Int64, pending: Int64, oldest: Int64?).self) { group in
             for stream in streams {
@@ -25,7 +25,7 @@ extension RedisChatLogIndexer {
     }
 
     /// One stream's length, pending count and oldest pending entry's time (ms).
-    private static func figures(of stream: String, on client: RedisClient) async throws -> (length: Int64, pending: Int64, oldest: Int64?) {
+    private static func figures(of stream: String, on client: any RedisCommandRunning) async throws -> (length: Int64, pending: Int64, oldest: Int64?) {
         let length = try await client.command(["XLEN", stream]).int ?? 0
         let summary: RESPValue
         do {
@@ -41,7 +41,7 @@ extension RedisChatLogIndexer {
 
     /// Moves entries of `stream` pending with any consumer for longer than the claim timeout to
     /// `consumer`; it reads them as its own pending entries next. Returns whether it claimed any.
-    func claimStale(_ stream: String, on client: RedisClient, as consumer: String) async throws -> Bool {
+    func claimStale(_ stream: String, on client: any RedisCommandRunning, as consumer: String) async throws -> Bool {
         var cursor = "0-0"
         var any = false
         for _ in 0..<100 {  // bounded: a huge backlog is claimed over several rounds
@@ -66,7 +66,7 @@ extension RedisChatLogIndexer {
     /// at most up to the group's last delivered entry (anything later was never read). Returns
     /// whether the stream is drained: empty, nothing pending.
     @discardableResult
-    func trimAcknowledged(_ stream: String, on client: RedisClient) async throws -> Bool {
+    func trimAcknowledged(_ stream: String, on client: any RedisCommandRunning) async throws -> Bool {
         let groups = try await client.command(["XINFO", "GROUPS", stream]).array ?? []
         var lastDelivered: String?
         for group in groups {
@@ -94,7 +94,7 @@ extension RedisChatLogIndexer {
 
     /// Creates the group on each stream (from its start: entries written before any indexer ran
     /// are indexed too). Returns the streams to read: the legacy stream only if it exists.
-    static func createGroups(_ streams: [String], on client: RedisClient) async throws -> [String] {
+    static func createGroups(_ streams: [String], on client: any RedisCommandRunning) async throws -> [String] {
         var ready: [String] = []
         for stream in streams {
             let legacy = stream == RedisKeys.legacyChatLog

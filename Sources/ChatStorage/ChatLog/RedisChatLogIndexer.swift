@@ -33,7 +33,7 @@ import Synchronization
 public final class RedisChatLogIndexer: Sendable {
     private struct State {
         var workers: [Task<Void, Never>] = []
-        var clients: [RedisClient] = []
+        var clients: [any RedisCommandRunning] = []
         var stopping = false
     }
 
@@ -69,7 +69,7 @@ public final class RedisChatLogIndexer: Sendable {
         state.withLock { state in
             guard state.workers.isEmpty, !state.stopping else { return }
             for index in 0..<settings.batchesInFlight {
-                if index >= state.clients.count { state.clients.append(RedisClient(configuration: configuration, logger: logger)) }
+                if index >= state.clients.count { state.clients.append(configuration.makeCommandClient(logger: logger)) }
                 let client = state.clients[index]
                 state.workers.append(Task { await self.work(index, on: client) })
             }
@@ -107,7 +107,7 @@ public final class RedisChatLogIndexer: Sendable {
     /// The streams' figures, asked of Redis on this indexer's first connection (started or not).
     public func figures() async throws -> ChatLogFigures {
         let client = state.withLock { state in
-            if state.clients.isEmpty { state.clients.append(RedisClient(configuration: configuration, logger: logger)) }
+            if state.clients.isEmpty { state.clients.append(configuration.makeCommandClient(logger: logger)) }
             return state.clients[0]
         }
         return try await Self.figures(on: client)
@@ -124,7 +124,7 @@ public final class RedisChatLogIndexer: Sendable {
         return index == 0 ? share + [RedisKeys.legacyChatLog] : share
     }
 
-    private func work(_ index: Int, on client: RedisClient) async {
+    private func work(_ index: Int, on client: any RedisCommandRunning) async {
         let consumer = "\(server.rawValue)-\(index)"
         var streams = streams(of: index)
         var backoff = settings.initialBackoff
@@ -206,7 +206,7 @@ public final class RedisChatLogIndexer: Sendable {
 
     /// Indexes one batch and acknowledges what Elasticsearch settled; throws if anything stays
     /// pending (so the consumer backs off before reading it again).
-    private func indexBatch(_ entries: [Entry], from stream: String, on client: RedisClient) async throws {
+    private func indexBatch(_ entries: [Entry], from stream: String, on client: any RedisCommandRunning) async throws {
         let messages = entries.compactMap(\.message)
         let outcomes = messages.isEmpty ? [] : try await ElasticsearchBulkRequest.send(messages, on: elasticsearch, refresh: settings.refreshOnWrite)
         var settled: [String] = []
@@ -246,7 +246,7 @@ public final class RedisChatLogIndexer: Sendable {
         }
     }
 
-    private func read(_ stream: String, on client: RedisClient, as consumer: String, from id: String, block: Bool) async throws -> [Entry] {
+    private func read(_ stream: String, on client: any RedisCommandRunning, as consumer: String, from id: String, block: Bool) async throws -> [Entry] {
         var command = ["XREADGROUP", "GROUP", RedisKeys.chatLogGroup, consumer, "COUNT", String(settings.batchSize)]
         if block { command += ["BLOCK", String(max(1, Self.milliseconds(settings.readBlock)))] }
         command += ["STREAMS", stream, id]

@@ -10,7 +10,7 @@ public struct BackendEndpoint: Hashable, Sendable, CustomStringConvertible {
 
         var schemes: [String] {
             switch self {
-            case .redis: ["redis", "rediss"]
+            case .redis: ["redis", "rediss", "redis+cluster", "rediss+cluster"]
             case .mariadb: ["mariadb", "mysql"]
             case .elasticsearch: ["http", "https"]
             }
@@ -29,10 +29,26 @@ public struct BackendEndpoint: Hashable, Sendable, CustomStringConvertible {
         public let description: String
     }
 
+    /// One `host:port` of the URL.
+    public struct Address: Hashable, Sendable, CustomStringConvertible {
+        public var host: String
+        public var port: Int
+
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+
+        public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    }
+
     public let kind: Kind
     public let scheme: String
     public let host: String
     public let port: Int
+    /// Every `host:port` of the URL, the first being ``host`` and ``port``: a Redis Cluster URL
+    /// (`redis+cluster://A:7001,B:7002`) names several seed nodes, any other exactly one.
+    public let addresses: [Address]
     public let user: String?
     public let password: String?
     /// The path without its leading slash: the MariaDB database, or a Redis database number.
@@ -78,8 +94,29 @@ public struct BackendEndpoint: Hashable, Sendable, CustomStringConvertible {
             database = path.isEmpty ? nil : String(path)
             rest = rest[..<slash]
         }
-        var host = Substring(rest)
-        var port = kind.defaultPort
+        let isCluster = scheme.hasSuffix("+cluster")  // several seed nodes
+        var addresses: [Address] = []
+        for part in rest.split(separator: ",", omittingEmptySubsequences: false) {
+            addresses.append(try Self.address(part, defaultPort: kind.defaultPort, fail: fail))
+        }
+        guard addresses.count == 1 || isCluster else {
+            throw fail(kind == .redis ? "several hosts are the nodes of a Redis Cluster: write \(scheme)+cluster://" : "one host only")
+        }
+        self.kind = kind
+        self.scheme = scheme
+        self.host = addresses[0].host
+        self.port = addresses[0].port
+        self.addresses = addresses
+        self.user = user
+        self.password = password
+        self.database = database
+        self.tls = tls
+    }
+
+    /// Parses one `host[:port]` or `[v6][:port]`.
+    private static func address(_ text: Substring, defaultPort: Int, fail: (String) -> InvalidURL) throws(InvalidURL) -> Address {
+        var host = text
+        var port = defaultPort
         if host.hasPrefix("[") {  // [::1]:6379
             guard let close = host.firstIndex(of: "]") else { throw fail("unclosed IPv6 address") }
             let after = host[host.index(after: close)...]
@@ -95,21 +132,14 @@ public struct BackendEndpoint: Hashable, Sendable, CustomStringConvertible {
         }
         guard !host.isEmpty else { throw fail("missing host") }
         guard (1...65535).contains(port) else { throw fail("port must be 1 to 65535") }
-        self.kind = kind
-        self.scheme = scheme
-        self.host = String(host)
-        self.port = port
-        self.user = user
-        self.password = password
-        self.database = database
-        self.tls = tls
+        return Address(host: String(host), port: port)
     }
 
     /// TLS from the scheme and the query's `ssl`, `ca` and `verify_hostname`.
     private static func tls(
         kind: Kind, scheme: String, query: Substring?, fail: (String) -> InvalidURL
     ) throws(InvalidURL) -> BackendTLS? {
-        var enabled = scheme == "rediss" || scheme == "https"
+        var enabled = scheme == "rediss" || scheme == "rediss+cluster" || scheme == "https"
         var settings = BackendTLS()
         for pair in (query ?? "").split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
@@ -145,7 +175,6 @@ public struct BackendEndpoint: Hashable, Sendable, CustomStringConvertible {
     /// The URL without its password, fit for logs.
     public var description: String {
         let credentials = user.map { "\($0)\(password == nil ? "" : ":***")@" } ?? ""
-        let hostPart = host.contains(":") ? "[\(host)]" : host
         var query: [String] = []
         if let tls {
             if kind == .mariadb { query.append("ssl=true") }
@@ -153,8 +182,11 @@ public struct BackendEndpoint: Hashable, Sendable, CustomStringConvertible {
             if !tls.verifiesHostname { query.append("verify_hostname=false") }
         }
         let path = database.map { "/\($0)" } ?? ""
-        return "\(scheme)://\(credentials)\(hostPart):\(port)\(path)\(query.isEmpty ? "" : "?" + query.joined(separator: "&"))"
+        return "\(scheme)://\(credentials)\(addresses.map(\.description).joined(separator: ","))\(path)\(query.isEmpty ? "" : "?" + query.joined(separator: "&"))"
     }
+
+    /// Whether the URL names a Redis Cluster (`redis+cluster://`, `rediss+cluster://`).
+    public var isCluster: Bool { scheme.hasSuffix("+cluster") }
 
     /// An operator's URL as written, with the password (if any) replaced by `***`: what a parse
     /// error may echo. The password runs from the first ":" after the scheme to the last "@"

@@ -116,7 +116,7 @@ public struct BackendSelection: Sendable {
             await elasticsearchLog?.shutdown(within: .zero)
             throw BackendUnavailable(description: error.description)
         }
-        let client = RedisClient(configuration: configuration, logger: logger)
+        let client = configuration.makeCommandClient(logger: logger)  // a cluster client for redis+cluster://
         let presence = RedisPresenceStore(
             client: client,
             server: server,

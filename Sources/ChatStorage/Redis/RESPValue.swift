@@ -78,9 +78,20 @@ public enum RESPValue: Hashable, Sendable {
 /// An error reply from Redis (`-ERR …`, `-NOSCRIPT …`), or a failure to talk to it at all.
 public struct RedisError: Error, CustomStringConvertible, Sendable {
     public let description: String
+    /// Whether Redis answered with this error (MOVED, NOSCRIPT, …) rather than not being reached.
+    let isReply: Bool
+    /// Whether the command certainly never reached Redis (no connection, the write failed), so
+    /// that running it elsewhere cannot run it twice.
+    let wasNotSent: Bool
 
     public init(_ description: String) {
+        self.init(description, isReply: false, wasNotSent: false)
+    }
+
+    init(_ description: String, isReply: Bool, wasNotSent: Bool) {
         self.description = description
+        self.isReply = isReply
+        self.wasNotSent = wasNotSent
     }
 
     /// The error code Redis put first, such as `NOSCRIPT` or `WRONGTYPE`.
@@ -92,7 +103,7 @@ public struct RedisError: Error, CustomStringConvertible, Sendable {
 extension RESPValue {
     /// The reply, or a thrown ``RedisError`` when Redis answered with an error.
     func orThrow() throws(RedisError) -> RESPValue {
-        if case .error(let message) = self { throw RedisError(message) }
+        if case .error(let message) = self { throw RedisError(message, isReply: true, wasNotSent: false) }
         return self
     }
 }

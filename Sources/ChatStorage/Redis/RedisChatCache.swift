@@ -10,13 +10,13 @@ import NIOCore
 /// counts them. Commands give up after the client's connect timeout while Redis is down, so a
 /// cache outage slows a read by at most that much.
 public final class RedisChatCache: ChatCache {
-    private let client: RedisClient
+    private let client: any RedisCommandRunning
     private let namespace: String?
 
     /// - Parameter namespace: prefixes every key. A cache in front of a store that only this
     ///   process holds (the in-memory room store) must not share entries with other servers,
     ///   whose stores differ; in front of a shared store (MariaDB) leave it nil.
-    public init(client: RedisClient, namespace: String? = nil) {
+    public init(client: any RedisCommandRunning, namespace: String? = nil) {
         self.client = client
         self.namespace = namespace
     }

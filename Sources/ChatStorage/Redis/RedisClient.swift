@@ -11,7 +11,7 @@ import Synchronization
 ///
 /// Commands never wait for Redis longer than the connect timeout: while Redis is down they fail
 /// fast (between attempts, at once), so callers can fall back or report the outage.
-public final class RedisClient: Sendable {
+public final class RedisClient: RedisCommandRunning {
     private enum State {
         case idle
         case connecting(Task<RedisConnection, any Error>)
@@ -82,9 +82,9 @@ public final class RedisClient: Sendable {
             case .connecting(let task):
                 return .wait(task)
             case .backingOff(let until, let reason) where ContinuousClock.now < until:
-                return .fail(RedisError("Redis at \(configuration.address) is unavailable: \(reason)"))
+                return .fail(RedisError("Redis at \(configuration.address) is unavailable: \(reason)", isReply: false, wasNotSent: true))
             case .shutDown:
-                return .fail(RedisError("the Redis client was shut down"))
+                return .fail(RedisError("the Redis client was shut down", isReply: false, wasNotSent: true))
             case .idle, .connected, .backingOff:
                 let task = Task { try await self.attempt() }
                 state = .connecting(task)
@@ -163,7 +163,7 @@ public final class RedisClient: Sendable {
         }
         guard keep else {
             await connection.close()
-            throw RedisError("the Redis client was shut down")
+            throw RedisError("the Redis client was shut down", isReply: false, wasNotSent: true)
         }
         backoff.withLock { $0 = configuration.initialBackoff }
         outageReported.store(false, ordering: .relaxed)
@@ -191,7 +191,7 @@ public final class RedisClient: Sendable {
         } else {
             logger.warning("Redis unavailable; retrying with backoff", metadata: metadata)
         }
-        return RedisError("Redis at \(configuration.address) is unavailable: \(reason)")
+        return RedisError("Redis at \(configuration.address) is unavailable: \(reason)", isReply: false, wasNotSent: true)
     }
 
     /// Reconnects in the background, so that a subscriber is subscribed again even when no

@@ -10,15 +10,15 @@ import NIOFoundationCompat
 /// and their list share one hash tag, so each command (the list's MGET too) is one slot on Redis
 /// Cluster; the control channel stays a broadcast channel (PUBLISH), which every node carries.
 public final class RedisClusterControl: ClusterControl {
-    private let client: RedisClient
-    private let subscriber: RedisSubscriber
+    private let client: any RedisCommandRunning
+    private let subscriber: any RedisChannelSubscribing
     private let logger: Logger
     private let channel: String
 
-    public init(configuration: RedisConfiguration, client: RedisClient, logger: Logger) {
+    public init(configuration: RedisConfiguration, client: any RedisCommandRunning, logger: Logger) {
         self.channel = RedisKeys.control(database: configuration.database)
         self.client = client
-        self.subscriber = RedisSubscriber(configuration: configuration, logger: logger)
+        self.subscriber = configuration.makeSubscriber(sharded: false, logger: logger)
         self.logger = logger
     }
 
@@ -72,7 +72,7 @@ public final class RedisClusterControl: ClusterControl {
     }
 
     private struct Listener: BrokerSubscription {
-        let subscriber: RedisSubscriber
+        let subscriber: any RedisChannelSubscribing
         let channel: String
         let id: UInt64
         func cancel() async { subscriber.unsubscribe(from: channel, id: id) }

@@ -77,10 +77,15 @@ final class RedisConnection: Sendable {
         reply.futureResult.whenComplete { _ in timeout.cancel() }
         let written = channel.eventLoop.makePromise(of: Void.self)
         written.futureResult.whenFailure { error in
-            reply.fail(RedisError("could not send \(arguments.first ?? "") to Redis: \(error)"))
+            reply.fail(RedisError("could not send \(arguments.first ?? "") to Redis: \(error)", isReply: false, wasNotSent: true))
         }
         channel.writeAndFlush(RedisRequest(arguments: arguments, reply: reply), promise: written)
         return reply.futureResult
+    }
+
+    /// Sends a command whose answer is not matched to it (SUNSUBSCRIBE: it comes as a push).
+    func sendWithoutReply(_ arguments: [String]) {
+        channel.writeAndFlush(RedisRequest(arguments: arguments, reply: nil), promise: nil)
     }
 
     /// Sends a command and returns its reply, throwing Redis's error replies as ``RedisError``.

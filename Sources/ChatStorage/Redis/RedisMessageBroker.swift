@@ -16,8 +16,8 @@ import Synchronization
 public final class RedisMessageBroker: MessageBroker {
     /// How many messages per room the history stream keeps (at least; trimming is approximate).
     public let recentCapacity: Int
-    private let commands: RedisClient
-    private let subscriber: RedisSubscriber
+    private let commands: any RedisCommandRunning
+    private let subscriber: any RedisChannelSubscribing
     private let logger: Logger
     /// The factory of the broker's metrics (a test reads them back through it).
     public let metrics: any MetricsFactory
@@ -50,17 +50,18 @@ public final class RedisMessageBroker: MessageBroker {
         self.postIDWindow = postIDWindow
         self.logger = logger
         self.metrics = metrics
-        self.commands = RedisClient(configuration: configuration, logger: logger, metrics: metrics)
-        self.subscriber = RedisSubscriber(configuration: configuration, sharded: configuration.shardedPubSub, logger: logger, metrics: metrics)
+        self.commands = configuration.makeCommandClient(logger: logger, metrics: metrics)
+        self.subscriber = configuration.makeSubscriber(sharded: configuration.shardedPubSub, logger: logger, metrics: metrics)
         self.undecodable = Counter(label: "chatd_redis_undecodable_payloads_total", dimensions: [], factory: metrics)
         self.missed = Counter(label: "chatd_redis_missed_messages_total", dimensions: [], factory: metrics)
     }
 
-    /// The connection that carries deliveries, for tests and health reports.
-    public var subscriberClient: RedisClient { subscriber.client }
+    /// The connection that carries deliveries, for tests and health reports (nil on a cluster,
+    /// where each node has one).
+    public var subscriberClient: RedisClient? { (subscriber as? RedisSubscriber)?.client }
 
-    /// The connection that publishes and reads history.
-    public var commandClient: RedisClient { commands }
+    /// The client that publishes and reads history.
+    public var commandClient: any RedisCommandRunning { commands }
 
     public func publish(_ draft: MessageDraft) async throws -> PublishReceipt {
         let windowMilliseconds = postIDWindow.components.seconds * 1_000 + postIDWindow.components.attoseconds / 1_000_000_000_000_000
@@ -115,13 +116,17 @@ public final class RedisMessageBroker: MessageBroker {
             deliver: deliver
         )
         let foreign = ForeignPayloads(counter: undecodable, logger: logger, channel: channel)
-        let id = try await subscriber.subscribe(to: channel) { payload in
-            if let message = EncodedChatMessage(parsing: payload), message.room == room {
-                delivery.receive(message)
-            } else {
-                foreign.drop(payload)
-            }
-        }
+        let id = try await subscriber.subscribe(
+            to: channel,
+            handler: { payload in
+                if let message = EncodedChatMessage(parsing: payload), message.room == room {
+                    delivery.receive(message)
+                } else {
+                    foreign.drop(payload)
+                }
+            },
+            resubscribed: { delivery.catchUp() }
+        )
         return Subscription(subscriber: subscriber, channel: channel, id: id, delivery: delivery)
     }
 
@@ -138,13 +143,13 @@ public final class RedisMessageBroker: MessageBroker {
         MessageRange.after(position, in: try await Self.recentHistory(of: room, limit: recentCapacity, on: commands), limit: limit)
     }
 
-    private static func recentHistory(of room: RoomID, limit: Int, on commands: RedisClient) async throws -> [ChatMessage] {
+    private static func recentHistory(of room: RoomID, limit: Int, on commands: any RedisCommandRunning) async throws -> [ChatMessage] {
         try await recentPayloads(of: room, limit: limit, on: commands).map(RedisMessageCodec.decode)
     }
 
     /// The recent history as payload bytes, for filling a subscriber's gap; an entry of another
     /// format is left out (the gap then counts it as missed).
-    private static func recentEntries(of room: RoomID, limit: Int, on commands: RedisClient, logger: Logger) async throws -> [EncodedChatMessage] {
+    private static func recentEntries(of room: RoomID, limit: Int, on commands: any RedisCommandRunning, logger: Logger) async throws -> [EncodedChatMessage] {
         let payloads = try await recentPayloads(of: room, limit: limit, on: commands)
         let messages = payloads.compactMap { EncodedChatMessage(parsing: $0) }
         if messages.count < payloads.count {
@@ -154,7 +159,7 @@ public final class RedisMessageBroker: MessageBroker {
     }
 
     /// The `message` field of the room's newest `limit` stream entries, oldest first.
-    private static func recentPayloads(of room: RoomID, limit: Int, on commands: RedisClient) async throws -> [ByteBuffer] {
+    private static func recentPayloads(of room: RoomID, limit: Int, on commands: any RedisCommandRunning) async throws -> [ByteBuffer] {
         guard limit > 0 else { return [] }
         let reply = try await commands.command(["XREVRANGE", RedisKeys.recent(room), "+", "-", "COUNT", String(limit)])
         guard let entries = reply.array else { throw RedisError("XREVRANGE returned \(reply)") }
@@ -206,7 +211,7 @@ public final class RedisMessageBroker: MessageBroker {
     }
 
     private struct Subscription: BrokerSubscription {
-        let subscriber: RedisSubscriber
+        let subscriber: any RedisChannelSubscribing
         let channel: String
         let id: UInt64
         let delivery: RedisRoomDelivery

@@ -16,14 +16,14 @@ import Synchronization
 public final class RedisPresenceStore: PresenceStore {
     public let server: ServerID
     public let settings: RedisPresenceSettings
-    private let client: RedisClient
+    private let client: any RedisCommandRunning
     private let logger: Logger
     private let enterScript = RedisScript(RedisPresenceScripts.enter)
     private let leaveScript = RedisScript(RedisPresenceScripts.leave)
     private let reapScript = RedisScript(RedisPresenceScripts.reap)
     private let refreshScript = RedisScript(RedisPresenceScripts.refresh)
     /// Presence events arrive over Pub/Sub: a connection of their own, made at the first watch.
-    private let events: RedisSubscriber
+    private let events: any RedisChannelSubscribing
     private let maintenance = Mutex<Task<Void, Never>?>(nil)
     /// `chatd_presence_maintenance_failures_total`.
     private let failures: Counter
@@ -34,14 +34,14 @@ public final class RedisPresenceStore: PresenceStore {
     /// `metrics` counts the lease refreshes and sweeps that failed (logged, then retried at the
     /// next interval) and makes the events connection's reconnects.
     public init(
-        client: RedisClient, server: ServerID, settings: RedisPresenceSettings = .init(), metrics: any MetricsFactory = MetricsSystem.factory,
+        client: any RedisCommandRunning, server: ServerID, settings: RedisPresenceSettings = .init(), metrics: any MetricsFactory = MetricsSystem.factory,
         logger: Logger
     ) {
         self.client = client
         self.server = server
         self.settings = settings
         self.logger = logger
-        self.events = RedisSubscriber(configuration: client.configuration, sharded: client.configuration.shardedPubSub, logger: logger, metrics: metrics)
+        self.events = client.configuration.makeSubscriber(sharded: client.configuration.shardedPubSub, logger: logger, metrics: metrics)
         self.failures = Counter(label: "chatd_presence_maintenance_failures_total", dimensions: [], factory: metrics)
     }
 
@@ -99,7 +99,7 @@ public final class RedisPresenceStore: PresenceStore {
     private var publishCommand: String { client.configuration.shardedPubSub ? "SPUBLISH" : "PUBLISH" }
 
     private struct Watch: BrokerSubscription {
-        let subscriber: RedisSubscriber
+        let subscriber: any RedisChannelSubscribing
         let channel: String
         let id: UInt64
 

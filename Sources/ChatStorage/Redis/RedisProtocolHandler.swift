@@ -4,7 +4,8 @@ import NIOCore
 /// A command on its way to Redis and the promise its reply completes.
 struct RedisRequest {
     var arguments: [String]
-    var reply: EventLoopPromise<RESPValue>
+    /// nil: no reply is matched to this request (SUNSUBSCRIBE, whose answer comes as a push).
+    var reply: EventLoopPromise<RESPValue>?
 }
 
 /// Speaks RESP on one channel: hiredis formats commands and parses replies; this handler only
@@ -13,7 +14,9 @@ struct RedisRequest {
 /// Redis answers a connection's commands in the order they were sent, so a FIFO of promises is
 /// all pipelining needs. On a subscriber connection, `message` (and `smessage`: sharded Pub/Sub) pushes arrive between replies;
 /// they go to `onPush` and everything else still matches the FIFO (SUBSCRIBE, UNSUBSCRIBE and PING
-/// each answer once per single-channel command).
+/// each answer once per single-channel command). Shard channels (Redis 7) push `smessage`, and
+/// `sunsubscribe` both as the answer to SUNSUBSCRIBE and unasked when the channel's slot moved
+/// away: every `sunsubscribe` therefore goes to `onPush`, and SUNSUBSCRIBE is sent without a reply.
 final class RedisProtocolHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = RedisRequest
@@ -38,11 +41,11 @@ final class RedisProtocolHandler: ChannelDuplexHandler {
         var buffer = context.channel.allocator.buffer(capacity: 64)
         guard Self.format(request.arguments, into: &buffer) else {
             let error = RedisError("hiredis could not format \(request.arguments.first ?? "a command")")
-            request.reply.fail(error)
+            request.reply?.fail(error)
             promise?.fail(error)
             return
         }
-        pending.append(request.reply)
+        if let reply = request.reply { pending.append(reply) }
         context.write(wrapOutboundOut(buffer), promise: promise)
     }
 
@@ -77,7 +80,7 @@ final class RedisProtocolHandler: ChannelDuplexHandler {
 
     private func dispatch(_ value: RESPValue, context: ChannelHandlerContext) {
         if let onPush, case .array(let parts) = value, let kind = parts.first?.string,
-            kind == "message" || kind == "pmessage" || kind == "smessage"
+            kind == "message" || kind == "pmessage" || kind == "smessage" || kind == "sunsubscribe"
         {
             onPush(value)
             return

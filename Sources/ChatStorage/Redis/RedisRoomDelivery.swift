@@ -76,6 +76,31 @@ final class RedisRoomDelivery: Sendable {
         }
     }
 
+    /// How many of the newest history entries ``catchUp()`` reads.
+    static let catchUpWindow = 100
+
+    /// After the room's channel was subscribed again elsewhere (a cluster failover or slot move),
+    /// reads the newest history and passes what follows the last delivered message through
+    /// ``receive(_:)``: what was published while no subscription carried the room arrives now,
+    /// not only once the next live message shows the gap. Before any delivery there is nothing
+    /// to catch up on (the join's history covers it).
+    func catchUp() {
+        Task {
+            guard let last = state.withLock({ $0.cancelled ? nil : $0.last }) else { return }
+            let found: [EncodedChatMessage]
+            do {
+                found = try await history(min(historyLimit, Self.catchUpWindow))
+            } catch {
+                logger.warning("cannot read history to catch up after a resubscribe; the next message shows the gap", metadata: ["error": "\(error)"])
+                return
+            }
+            // What follows the last delivered message; when that is no longer in the window, the
+            // newest alone, whose gap ``receive(_:)`` then fills from the longer history.
+            let newer = found.lastIndex { $0.position == last }.map { found[($0 + 1)...] } ?? found.suffix(1)
+            for message in newer { receive(message) }
+        }
+    }
+
     /// Delivers `message` if it is the next one; returns the gap before it otherwise (the
     /// message is then held). Runs under the lock, so deliveries never overlap.
     private func accept(_ message: EncodedChatMessage, _ state: inout State) -> Gap? {

@@ -11,7 +11,7 @@ final class RedisScript: Sendable {
         self.source = source
     }
 
-    func run(on client: RedisClient, keys: [String], arguments: [String]) async throws -> RESPValue {
+    func run(on client: any RedisCommandRunning, keys: [String], arguments: [String]) async throws -> RESPValue {
         let rest = [String(keys.count)] + keys + arguments
         do {
             return try await client.command(["EVALSHA", try await loaded(on: client)] + rest)
@@ -20,7 +20,7 @@ final class RedisScript: Sendable {
         }
     }
 
-    private func loaded(on client: RedisClient) async throws -> String {
+    private func loaded(on client: any RedisCommandRunning) async throws -> String {
         if let known = sha.withLock({ $0 }) { return known }
         guard let loaded = try await client.command(["SCRIPT", "LOAD", source]).string else {
             throw RedisError("SCRIPT LOAD returned no SHA1")

@@ -7,7 +7,7 @@ import ChatCore
 /// it (``ChatError/unknownUser(_:)`` otherwise, as MariaDB's foreign key answers), and
 /// ``RedisUserStore/deleteAll()`` removes both hashes with the users, so none outlives its user.
 public struct RedisCredentialStore: CredentialStore {
-    private let client: RedisClient
+    private let client: any RedisCommandRunning
 
     /// Sets a field of a hash when the user exists.
     /// KEYS: the user set, the hash. ARGV: user name, field, value. Returns 0 for no such user.
@@ -19,7 +19,7 @@ public struct RedisCredentialStore: CredentialStore {
         """
     )
 
-    public init(client: RedisClient) {
+    public init(client: any RedisCommandRunning) {
         self.client = client
     }
 

@@ -7,7 +7,7 @@ import ChatCore
 /// scored by its id, so ids grow strictly across all servers, a listed room always has its id
 /// and the list reads out ascending.
 public struct RedisRoomStore: RoomStore {
-    private let client: RedisClient
+    private let client: any RedisCommandRunning
 
     /// KEYS: the room counter, the room set. Returns the new room's id. The member is written
     /// with `%d`: Lua would print a large number with an exponent, which ZSCORE by the decimal id
@@ -20,7 +20,7 @@ public struct RedisRoomStore: RoomStore {
         """
     )
 
-    public init(client: RedisClient) {
+    public init(client: any RedisCommandRunning) {
         self.client = client
     }
 

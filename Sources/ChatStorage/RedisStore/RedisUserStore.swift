@@ -8,9 +8,9 @@ import ChatCore
 /// servers creating one name at once cannot both win. Names are compared byte for byte
 /// (UTF-8), as exactly as MariaDB's `utf8mb4_bin`.
 public struct RedisUserStore: UserStore {
-    private let client: RedisClient
+    private let client: any RedisCommandRunning
 
-    public init(client: RedisClient) {
+    public init(client: any RedisCommandRunning) {
         self.client = client
     }
 

@@ -4,27 +4,14 @@ import Foundation
 import Testing
 
 /// Every script call and multi-key command of the adapters touches one Redis Cluster hash slot,
-/// computed here as Redis does (CRC16/XMODEM of the key, or of its hash tag, mod 16384). The
+/// computed as Redis does (CRC16/XMODEM of the key, or of its hash tag, mod 16384). The
 /// one-node cluster catches declared KEYS of several slots (CROSSSLOT), but Redis 7.0 does not
 /// refuse a script that touches an undeclared key or SPUBLISHes to a channel of another slot
 /// on the node it runs on; these checks do (one of them asks the one-node cluster).
 @Suite struct RedisKeySlotTests {
-    /// Redis's `keyHashSlot`: the tag is what lies between the first `{` and the first `}` after
-    /// it, when that is not empty.
-    static func slot(_ key: String) -> Int {
-        var bytes = Array(key.utf8)
-        if let open = bytes.firstIndex(of: UInt8(ascii: "{")),
-            let close = bytes[(open + 1)...].firstIndex(of: UInt8(ascii: "}")), close > open + 1
-        {
-            bytes = Array(bytes[(open + 1)..<close])
-        }
-        var crc: UInt16 = 0
-        for byte in bytes {
-            crc ^= UInt16(byte) << 8
-            for _ in 0..<8 { crc = crc & 0x8000 != 0 ? (crc << 1) ^ 0x1021 : crc << 1 }
-        }
-        return Int(crc) & 16383
-    }
+    /// The slot as the cluster client computes it (``RedisClusterSlot``), checked against
+    /// Redis's own `CLUSTER KEYSLOT` below.
+    static func slot(_ key: String) -> Int { RedisClusterSlot.of(key) }
 
     static let rooms: [RoomID] = [1, 7, 63, 64, 65, 1_000, 4_611_686_018_427_387_903].map(RoomID.init(rawValue:))
     /// Names and ids with the characters that could break a tag if they came first.
