@@ -81,7 +81,7 @@ private final class Received: Sendable {
         }
         try await move(to: target)
         do {
-            #expect(try await eventually(within: .seconds(10)) { subscriber.placement[channel] == target })
+            #expect(try await eventually(within: .seconds(30)) { subscriber.placement[channel] == target })
             let delivered = try await eventually(within: .seconds(10)) {
                 try await client.command(["SPUBLISH", channel, "after the move"])
                 return received.of(channel).contains("after the move")
@@ -91,7 +91,7 @@ private final class Received: Sendable {
             Issue.record("\(error)")
         }
         try await move(to: source)
-        #expect(try await eventually(within: .seconds(10)) { subscriber.placement[channel] == source })
+        #expect(try await eventually(within: .seconds(30)) { subscriber.placement[channel] == source })
         for node in nodes { await node.shutdown() }
         await subscriber.shutdown()
         await client.shutdown()
