@@ -25,7 +25,7 @@ enum TestRedisCluster {
 
     static func configuration() throws -> RedisConfiguration {
         var configuration = try RedisConfiguration(endpoint: BackendEndpoint(kind: .redis, url: url))
-        configuration.connectTimeout = .seconds(1)
+        configuration.connectTimeout = .seconds(5)  // a loaded machine may take longer than 1 s to connect
         return configuration
     }
 
