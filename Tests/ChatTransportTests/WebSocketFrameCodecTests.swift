@@ -60,6 +60,32 @@ import Testing
         #expect(received.frames.map { String(buffer: $0.unmaskedData) } == ["held back"])
     }
 
+    @Test func aStreamWhoseReadsAlwaysEndInsideAFrameIsDecodedInBoundedMemory() throws {
+        let codec = WebSocketFrameCodec(maximumFrameBytes: 1 << 16)
+        let stream = EmbeddedChannel()
+        let received = Received()
+        try stream.pipeline.syncOperations.addHandler(codec)
+        try stream.pipeline.syncOperations.addHandler(received)
+        var bytes = ByteBuffer()
+        for number in 0..<500 { WebSocketFrameEncoderForTests.encode(clientFrame(.text, "message \(number)"), into: &bytes) }
+        var largestHeld = 0
+        while bytes.readableBytes > 0 {
+            try stream.writeInbound(bytes.readSlice(length: min(7, bytes.readableBytes))!)
+            largestHeld = max(largestHeld, codec.heldCapacity)
+        }
+        #expect(received.frames.map { String(buffer: $0.unmaskedData) } == (0..<500).map { "message \($0)" })
+        #expect(largestHeld < 256)  // a frame here is under 20 bytes: the consumed ones are dropped
+        #expect(codec.heldCapacity == 0)  // nothing held between frames
+    }
+
+    @Test func oneLargeFrameInManyReadsIsDecodedWhole() throws {
+        let payload = (0..<60_000).map { UInt8(truncatingIfNeeded: $0 * 7) }
+        var bytes = Self.wire(clientFrame(.binary, payload))
+        while bytes.readableBytes > 0 { try channel.writeInbound(bytes.readSlice(length: min(1_000, bytes.readableBytes))!) }
+        #expect(received.frames.count == 1)
+        #expect(Array(try #require(received.frames.first).unmaskedData.readableBytesView) == payload)
+    }
+
     @Test func anOversizeFrameIsAnErrorOnceAndLaterBytesAreIgnored() throws {
         let codec = try WebSocketFrameCodecTests(maximumFrameBytes: 16)
         try codec.channel.writeInbound(Self.wire(clientFrame(.text, String(repeating: "x", count: 17))))

@@ -30,11 +30,15 @@ final class WebSocketFrameCodec: ChannelDuplexHandler, RemovableChannelHandler {
         decoder = WebSocketFrameDecoder(maxFrameSize: maximumFrameBytes)
     }
 
+    /// The capacity of the buffer held for an incomplete frame (0: none); for the tests.
+    var heldCapacity: Int { partial?.capacity ?? 0 }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !failed else { return }
         var buffer = unwrapInboundIn(data)
+        let ownsBuffer = partial != nil
         if var held = partial {
-            partial = nil
+            partial = nil  // `held` is then the storage's only owner: appending does not copy it
             held.writeBuffer(&buffer)
             buffer = held
         }
@@ -47,6 +51,14 @@ final class WebSocketFrameCodec: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         guard buffer.readableBytes > 0 else { return }
+        if ownsBuffer {
+            // Our own copy already: keep it, dropping the frames read off its front once they
+            // outweigh what is left (so a stream that always ends mid-frame stays bounded, and
+            // each byte is moved a bounded number of times).
+            if buffer.readerIndex > buffer.readableBytes { buffer.discardReadBytes() }
+            partial = buffer
+            return
+        }
         // A copy, not the slice: the slice would keep the channel's receive buffer from being reused.
         var held = context.channel.allocator.buffer(capacity: buffer.readableBytes)
         held.writeBuffer(&buffer)
