@@ -86,13 +86,18 @@ import Testing
         #expect(Array(try #require(received.frames.first).unmaskedData.readableBytesView) == payload)
     }
 
-    @Test func anOversizeFrameIsAnErrorOnceAndLaterBytesAreIgnored() throws {
+    @Test func afterAnOversizeFrameLaterBytesAreReportedNotDecoded() throws {
         let codec = try WebSocketFrameCodecTests(maximumFrameBytes: 16)
         try codec.channel.writeInbound(Self.wire(clientFrame(.text, String(repeating: "x", count: 17))))
-        try codec.channel.writeInbound(Self.wire(clientFrame(.text, "later")))
+        try codec.channel.writeInbound(Self.wire(clientFrame(.connectionClose, closePayload(1000))))
         #expect(codec.received.frames.isEmpty)
-        #expect(codec.received.errors.count == 1)
+        #expect(codec.received.errors.count == 2)
         #expect(codec.received.errors.first as? NIOWebSocketError == .invalidFrameLength)
+        guard case .dataReceivedInErrorState(let first, _) = codec.received.errors.last as? ByteToMessageDecoderError else {
+            Issue.record("later bytes were not reported: \(codec.received.errors)")
+            return
+        }
+        #expect(first as? NIOWebSocketError == .invalidFrameLength)
     }
 
     @Test(arguments: [0, 1, 125, 126, 65_535, 65_536])

@@ -11,9 +11,9 @@ import NIOWebSocket
 /// out of the channel's receive buffer (so NIO can reuse that buffer for the next read) and
 /// dropped when the frame is.
 ///
-/// Decoding is NIO's own `WebSocketFrameDecoder` (its frame parser, limits and errors); a
-/// decoding error is fired down the pipeline once and the connection's later bytes are ignored,
-/// as `ByteToMessageHandler` does. Server frames are written unmasked, header and payload in
+/// Decoding is NIO's own `WebSocketFrameDecoder` (its frame parser, limits and errors); after a
+/// decoding error, later bytes are not decoded but reported as an error, as
+/// `ByteToMessageHandler` does. Server frames are written unmasked, header and payload in
 /// one buffer.
 final class WebSocketFrameCodec: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
@@ -24,7 +24,10 @@ final class WebSocketFrameCodec: ChannelDuplexHandler, RemovableChannelHandler {
     private var decoder: WebSocketFrameDecoder
     /// The start of a frame whose remaining bytes have not arrived; nil between frames.
     private var partial: ByteBuffer?
-    private var failed = false
+    /// The decoding error, once there was one: later bytes are reported as
+    /// `ByteToMessageDecoderError.dataReceivedInErrorState`, as `ByteToMessageHandler` does (the
+    /// socket handler then drops the connection instead of waiting for a close reply).
+    private var failure: (any Error)?
 
     init(maximumFrameBytes: Int) {
         decoder = WebSocketFrameDecoder(maxFrameSize: maximumFrameBytes)
@@ -34,8 +37,11 @@ final class WebSocketFrameCodec: ChannelDuplexHandler, RemovableChannelHandler {
     var heldCapacity: Int { partial?.capacity ?? 0 }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !failed else { return }
         var buffer = unwrapInboundIn(data)
+        if let failure {
+            context.fireErrorCaught(ByteToMessageDecoderError.dataReceivedInErrorState(failure, buffer))
+            return
+        }
         let ownsBuffer = partial != nil
         if var held = partial {
             partial = nil  // `held` is then the storage's only owner: appending does not copy it
@@ -46,7 +52,7 @@ final class WebSocketFrameCodec: ChannelDuplexHandler, RemovableChannelHandler {
             // Each `.continue` fired one frame to the next handler.
             while try decoder.decode(context: context, buffer: &buffer) == .continue {}
         } catch {
-            failed = true
+            failure = error
             context.fireErrorCaught(error)
             return
         }
