@@ -29,7 +29,8 @@ public final class RedisPresenceStore: PresenceStore {
     private let failures: Counter
     /// This server's own connections, so that they can be announced again if survivors reaped
     /// them while this server was alive but cut off (its lease expired, then came back).
-    private let local = Mutex<[String: (user: UserName, room: RoomID, connection: ConnectionID)]>([:])
+    /// Keyed by the connection itself (a connection is in one room): no key string per connection.
+    private let local = Mutex<[ConnectionID: (user: UserName, room: RoomID)]>([:])
 
     /// `metrics` counts the lease refreshes and sweeps that failed (logged, then retried at the
     /// next interval) and makes the events connection's reconnects.
@@ -47,7 +48,7 @@ public final class RedisPresenceStore: PresenceStore {
 
     public func enter(_ user: UserName, room: RoomID, connection: ConnectionID) async throws {
         if connection.server == server {
-            local.withLock { $0["\(room.rawValue) \(connection)"] = (user, room, connection) }
+            local.withLock { $0[connection] = (user, room) }
         }
         try await announce(user, room: room, connection: connection)
     }
@@ -65,7 +66,7 @@ public final class RedisPresenceStore: PresenceStore {
 
     public func leave(_ user: UserName, room: RoomID, connection: ConnectionID) async throws {
         if connection.server == server {
-            _ = local.withLock { $0.removeValue(forKey: "\(room.rawValue) \(connection)") }
+            _ = local.withLock { $0.removeValue(forKey: connection) }
         }
         // The server's room set keeps the room: reaping an empty room costs nothing, and
         // removing it here would race with another connection of this server entering.
@@ -196,7 +197,7 @@ public final class RedisPresenceStore: PresenceStore {
     /// there: Redis was unreachable or slow for longer than the lease). Without connections it
     /// still asks Redis (PING), so that ``start()`` fails while Redis is unreachable.
     private func refreshLease() async throws {
-        let entries = local.withLock { Array($0.values) }
+        let entries = local.withLock { $0.map { (user: $0.value.user, room: $0.value.room, connection: $0.key) } }
         let partitions = Set(entries.map { RedisKeys.partition(of: $0.room) })
         guard !partitions.isEmpty else {
             try await client.command(["PING"])

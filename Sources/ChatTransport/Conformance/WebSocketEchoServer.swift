@@ -83,9 +83,9 @@ public final class WebSocketEchoServer: Service {
                 )
             }
         }
-        let upgrader = NIOTypedWebSocketServerUpgrader<Void>(
-            maxFrameSize: limits.maximumMessageBytes,
-            enableAutomaticErrorHandling: false,
+        // The same upgrader and frame codec as the chat's joins, so Autobahn tests what chatd runs.
+        let upgrader = WebSocketUpgrader<Void>(
+            maximumFrameBytes: limits.maximumMessageBytes,
             shouldUpgrade: { channel, head in
                 var headers = HTTPHeaders()
                 if let negotiated = negotiate(head) { headers.add(name: "Sec-WebSocket-Extensions", value: negotiated.responseHeaderValue) }

@@ -81,11 +81,9 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
                 try channel.pipeline.syncOperations.addHandler(ConnectionRefusal(refusal))
                 return Value(negotiated: channel.eventLoop.makeSucceededFuture(.refusedConnection), channel: channel)
             }
-            // NIO starts every connection with a 2 KiB receive buffer; for mostly idle chat
-            // sockets that is a quarter of their memory (DESIGN.md). Start small, grow on demand.
-            try channel.syncOptions?.setOption(
-                .recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 64 * 1024)
-            )
+            // NIO keeps a receive buffer per connection for its whole life; for mostly idle chat
+            // sockets keep a tiny one and read into fresh ones (docs/performance.md).
+            try IdleReceiveBuffers.apply(to: channel)
             let admission = NIOLoopBoundBox(JoinAdmission.notAttempted, eventLoop: channel.eventLoop)
             let firstHead = NIOLoopBoundBox<HTTPRequestHead?>(nil, eventLoop: channel.eventLoop)
             let counters = counters
@@ -186,8 +184,6 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
         logger: Logger
     ) throws {
         let connection = service.makeConnectionID()
-        var logger = logger
-        logger[metadataKey: "connection"] = "\(connection)"
         if deflate != nil { counters.countDeflateSession() }
         let member = RoomMember(
             connection: connection,
@@ -212,8 +208,12 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
                 case .binary: session.receivedBinary()
                 }
             },
-            onClosed: { session.channelClosed() }
+            onClosed: { [connections] in
+                connections?.remove(connection)
+                session.channelClosed()
+            }
         )
+        socket.connection = connection
         session.socket = socket
         if options.speaksV2 { socket.onRateLimited = { message in session.receivedOverRate(message) } }
         member.onClose = { [weak socket] code, reason in socket?.close(code, reason: reason) }
@@ -228,12 +228,12 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
         try channel.pipeline.syncOperations.addHandler(socket)
         CredentialExpiry.schedule(expiresAt, closing: socket, on: channel, counters: counters)
         if let connections {
-            // Held until the channel closes, when the entry (and with it the socket) is dropped.
+            // Held until the socket reports itself closed (`onClosed`, above), when the entry
+            // (and with it the socket) is dropped.
             let bound = NIOLoopBound(socket, eventLoop: channel.eventLoop)
             connections.add(connection, user: user, room: room) { code, reason in
                 bound.eventLoop.execute { bound.value.close(code, reason: reason) }
             }
-            channel.closeFuture.whenComplete { _ in connections.remove(connection) }
         }
         session.start()
     }

@@ -10,7 +10,7 @@ import NIOCore
 /// owner of the message JSON) and checked against `JSONDecoder` in the tests.
 public enum ChatFrameEncoder {
     /// Bytes reserved in front of the payload for the largest frame header (2 + 8).
-    static let headerReserve = 10
+    package static let headerReserve = 10
 
     /// The message as a text frame: `{"chatroom":7,"user":"John","message":"hi","timestamp":…,"seq":…}`.
     public static func textFrame(for message: ChatMessage, allocator: ByteBufferAllocator) -> ByteBuffer {
@@ -34,7 +34,7 @@ public enum ChatFrameEncoder {
     }
 
     /// The payload of an unmasked server frame made here (a slice: no copy).
-    static func payload(ofFrame frame: ByteBuffer) -> ByteBuffer {
+    package static func payload(ofFrame frame: ByteBuffer) -> ByteBuffer {
         let lengthByte = frame.getInteger(at: frame.readerIndex + 1, as: UInt8.self)! & 0x7F
         let headerLength = lengthByte == 127 ? 10 : lengthByte == 126 ? 4 : 2
         return frame.getSlice(at: frame.readerIndex + headerLength, length: frame.readableBytes - headerLength)!
@@ -42,7 +42,7 @@ public enum ChatFrameEncoder {
 
     /// Writes a frame header (`firstByte` holds FIN, RSV and opcode) into the bytes reserved
     /// in front of the readable payload.
-    static func prependFrameHeader(to buffer: inout ByteBuffer, firstByte: UInt8) {
+    package static func prependFrameHeader(to buffer: inout ByteBuffer, firstByte: UInt8) {
         let length = buffer.readableBytes
         let start: Int
         switch length {

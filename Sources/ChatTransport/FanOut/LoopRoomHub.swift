@@ -7,7 +7,7 @@ import NIOWebSocket
 /// Confined to its event loop: no locks. The process-wide ``RoomHub`` hops here once per
 /// message per loop; from then on delivering to N members is N buffer writes, and each dirty
 /// member is flushed once per loop tick however many messages arrived in it.
-final class LoopRoomHub {
+package final class LoopRoomHub {
     let eventLoop: any EventLoop
     private let slowConsumers: SlowConsumerPolicy
     private let counters: TransportCounters
@@ -21,7 +21,7 @@ final class LoopRoomHub {
     private var dirty: [RoomMember] = []
     private var flushScheduled = false
 
-    init(
+    package init(
         eventLoop: any EventLoop, slowConsumers: SlowConsumerPolicy, counters: TransportCounters, flushWindow: TimeAmount = .zero,
         budget: OutboundBudget? = nil
     ) {
@@ -33,7 +33,7 @@ final class LoopRoomHub {
     }
 
     /// Lists a member that has not played history yet: live messages are held for it.
-    func add(_ member: RoomMember) {
+    package func add(_ member: RoomMember) {
         precondition(member.slot == -1, "member added twice")
         member.slot = rooms[member.room]?.count ?? 0
         rooms[member.room, default: []].append(member)
@@ -64,7 +64,7 @@ final class LoopRoomHub {
     func memberCount(in room: RoomID) -> Int { rooms[room]?.count ?? 0 }
 
     /// Delivers one pre-encoded message to every member of `room` on this loop.
-    func deliver(_ message: OutboundChatFrame, room: RoomID) {
+    package func deliver(_ message: OutboundChatFrame, room: RoomID) {
         guard let members = rooms[room] else { return }
         // Members mostly share one variant: keep the last one at hand instead of asking the
         // message (and its lock) per recipient.
@@ -102,7 +102,7 @@ final class LoopRoomHub {
     /// Plays `history` to a joining member, then `notice` (a `chat.v2` frame such as
     /// `resumed`), then what was held for it, and makes it live. `through` is the last position the
     /// member holds when history does not say (a resume that found nothing missed).
-    func completeJoin(
+    package func completeJoin(
         of member: RoomMember, history: [ChatMessage], through: MessagePosition? = nil, notice: ByteBuffer? = nil, allocator: ByteBufferAllocator
     ) {
         guard member.slot >= 0 else { return }

@@ -10,11 +10,11 @@ import Synchronization
 ///
 /// Counted are queues over the channel's write-buffer high-water mark (64 KiB), which is
 /// where queued bytes are already read; queues under it are bounded by the connection cap.
-final class OutboundBudget: Sendable {
+package final class OutboundBudget: Sendable {
     let limit: Int
     private let counters: TransportCounters
 
-    init(limit: Int, counters: TransportCounters) {
+    package init(limit: Int, counters: TransportCounters) {
         self.limit = limit
         self.counters = counters
     }

@@ -19,7 +19,7 @@ struct FrameVariant: Hashable, Sendable {
 ///
 /// Recipients on different loops share it; the other variants are built under a lock so
 /// that each is made exactly once.
-final class OutboundChatFrame: Sendable {
+package final class OutboundChatFrame: Sendable {
     let position: MessagePosition
     /// When the message was published (milliseconds since 1970), for the delivery latency.
     let timestamp: Int64
@@ -29,7 +29,7 @@ final class OutboundChatFrame: Sendable {
     private let compressors: FrameCompressors?
     private let variants = Mutex<[FrameVariant: ByteBuffer]>([:])
 
-    init(_ message: EncodedChatMessage, compressors: FrameCompressors?, allocator: ByteBufferAllocator) {
+    package init(_ message: EncodedChatMessage, compressors: FrameCompressors?, allocator: ByteBufferAllocator) {
         self.position = message.position
         self.timestamp = message.timestamp
         self.plain = ChatFrameEncoder.textFrame(for: message, allocator: allocator)

@@ -7,9 +7,9 @@ import NIOWebSocket
 /// It is also the pipeline's outermost outbound handler (next to the socket), so pre-framed
 /// bytes from the fan-out are written straight to the socket, bypassing the frame encoder:
 /// each recipient's work is one `write` of a shared buffer plus a dirty flag.
-final class RoomMember: ChannelOutboundHandler, RemovableChannelHandler {
-    typealias OutboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
+package final class RoomMember: ChannelOutboundHandler, RemovableChannelHandler {
+    package typealias OutboundIn = ByteBuffer
+    package typealias OutboundOut = ByteBuffer
 
     let connection: ConnectionID
     let room: RoomID
@@ -36,7 +36,7 @@ final class RoomMember: ChannelOutboundHandler, RemovableChannelHandler {
 
     private var context: ChannelHandlerContext?
 
-    init(connection: ConnectionID, room: RoomID, user: UserName, holdLimit: Int, outboundWindowBits: UInt8? = nil, speaksV2: Bool = false) {
+    package init(connection: ConnectionID, room: RoomID, user: UserName, holdLimit: Int, outboundWindowBits: UInt8? = nil, speaksV2: Bool = false) {
         self.outboundWindowBits = outboundWindowBits
         self.variant = FrameVariant(envelopes: speaksV2, windowBits: outboundWindowBits)
         self.connection = connection
@@ -45,23 +45,23 @@ final class RoomMember: ChannelOutboundHandler, RemovableChannelHandler {
         self.sequencer = JoinSequencer(holdLimit: holdLimit)
     }
 
-    func handlerAdded(context: ChannelHandlerContext) {
+    package func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) {
+    package func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
     }
 
     var isActive: Bool { context?.channel.isActive ?? false }
 
     /// Queues a complete frame for the socket. Not flushed: the loop hub flushes once per tick.
-    func writeFrame(_ frame: ByteBuffer) {
+    package func writeFrame(_ frame: ByteBuffer) {
         guard let context, !stoppedWriting else { return }
         context.write(wrapOutboundOut(frame), promise: nil)
     }
 
-    func flush() {
+    package func flush() {
         context?.flush()
     }
 

@@ -5,9 +5,14 @@ import NIOCore
 /// A queue may go over the limit for a moment (a burst, a busy client); one that stays over
 /// it for `grace`, or reaches twice the limit, belongs to a reader that is not coming back, and
 /// holding more for it would let one client grow the server's memory without bound.
-struct SlowConsumerPolicy: Sendable {
+package struct SlowConsumerPolicy: Sendable {
     var maximumQueuedBytes: Int
     var grace: TimeAmount
+
+    package init(maximumQueuedBytes: Int, grace: TimeAmount) {
+        self.maximumQueuedBytes = maximumQueuedBytes
+        self.grace = grace
+    }
 
     enum Verdict: Equatable {
         case fine

@@ -49,6 +49,8 @@ final class ChatSession {
     private let hub: RoomHub
     private let member: RoomMember
     private let options: JoinOptions
+    /// The server's logger, shared: each line names the connection itself. Metadata set on a
+    /// per-connection copy would give every idle connection its own log handler and metadata.
     private let logger: Logger
     weak var socket: WebSocketProtocolHandler?
 
@@ -56,7 +58,9 @@ final class ChatSession {
     private var entered = false
     private var ticket: RoomHub.Ticket?
     /// Messages the client sent that are not published yet; bounded by the socket's read pausing.
-    private var outbox = CircularBuffer<Post>()
+    /// An array, emptied to `[]`, so an idle connection holds no storage for it (a
+    /// `CircularBuffer` allocates 16 slots up front: 560 bytes per connection).
+    private var outbox: [Post] = []
     private var publishing = false
     private var socketClosed = false
 
@@ -185,13 +189,15 @@ final class ChatSession {
             self.entered = true
             self.ticket = ticket
             phase = .live
-            logger.debug("joined", metadata: ["room": "\(member.room)", "user": "\(member.user)"])
+            logger.debug("joined", metadata: ["connection": "\(member.connection)", "room": "\(member.room)", "user": "\(member.user)"])
             pump()
         case .failed(let entered, let ticket, let error):
             self.entered = entered
             self.ticket = ticket
             phase = .failed
-            logger.error("join failed", metadata: ["room": "\(member.room)", "user": "\(member.user)", "error": "\(error)"])
+            logger.error(
+                "join failed", metadata: ["connection": "\(member.connection)", "room": "\(member.room)", "user": "\(member.user)", "error": "\(error)"]
+            )
             dropOutbox()
             socket?.close(.unexpectedServerError, reason: "could not join the room; try again")
             finishIfDone()
@@ -200,7 +206,7 @@ final class ChatSession {
 
     /// Publishes the next message if none is in flight: one at a time keeps the client's order.
     private func pump() {
-        guard case .live = phase, !publishing, let post = outbox.popFirst() else {
+        guard case .live = phase, !publishing, let post = nextPost() else {
             return finishIfDone()
         }
         publishing = true
@@ -210,8 +216,9 @@ final class ChatSession {
         let room = member.room
         let logger = logger
         let counters = hub.counters
+        let connection = member.connection
         eventLoop.makeFutureWithTask {
-            await ChatSession.publish(post, by: user, in: room, service: service, counters: counters, logger: logger)
+            await ChatSession.publish(post, by: user, in: room, connection: connection, service: service, counters: counters, logger: logger)
         }.whenSuccess { outcome in
             let session = session.value
             session.publishing = false
@@ -242,23 +249,32 @@ final class ChatSession {
     }
 
     private static func publish(
-        _ post: Post, by user: UserName, in room: RoomID, service: ChatService, counters: TransportCounters, logger: Logger
+        _ post: Post, by user: UserName, in room: RoomID, connection: ConnectionID, service: ChatService, counters: TransportCounters,
+        logger: Logger
     ) async -> PublishOutcome {
         do {
             let receipt = try await service.post(post.text, by: user, in: room, postID: post.id)
             if !receipt.isRepeat { counters.countPublished() }
             return .posted(receipt)
         } catch .invalidMessage(let reason) {
-            logger.debug("message refused", metadata: ["reason": "\(reason)"])
+            logger.debug("message refused", metadata: ["connection": "\(connection)", "reason": "\(reason)"])
             return .refused(reason)
         } catch {
-            logger.error("publish failed", metadata: ["room": "\(room)", "error": "\(error)"])
+            logger.error("publish failed", metadata: ["connection": "\(connection)", "room": "\(room)", "error": "\(error)"])
             return .unavailable
         }
     }
 
     private func dropOutbox() {
-        while outbox.popFirst() != nil { socket?.messageHandled() }
+        while nextPost() != nil { socket?.messageHandled() }
+    }
+
+    /// The oldest waiting post; the outbox's storage goes with its last post.
+    private func nextPost() -> Post? {
+        guard !outbox.isEmpty else { return nil }
+        let post = outbox.removeFirst()
+        if outbox.isEmpty { outbox = [] }
+        return post
     }
 
     private func finishIfDone() {
@@ -284,7 +300,7 @@ final class ChatSession {
             do {
                 try await service.leave(user, room: room, connection: connection)
             } catch {
-                logger.error("leave failed", metadata: ["room": "\(room)", "user": "\(user)", "error": "\(error)"])
+                logger.error("leave failed", metadata: ["connection": "\(connection)", "room": "\(room)", "user": "\(user)", "error": "\(error)"])
             }
         }
     }

@@ -11,7 +11,7 @@ enum JoinAdmission {
     case refused(APIError)
 }
 
-/// NIO's WebSocket upgrader, wrapped so that every attempt is recorded with its verdict.
+/// The WebSocket upgrader (``WebSocketUpgrader``), wrapped so that every attempt is recorded with its verdict.
 ///
 /// NIO's upgrade handler consumes the request head of an upgrade it does not make, so a
 /// refused join cannot continue to the router; the channel answers it from this record instead
@@ -20,7 +20,7 @@ struct JoinUpgrader: NIOTypedHTTPServerProtocolUpgrader {
     typealias UpgradeResult = ChatServerChannel.Negotiated
 
     let admission: NIOLoopBoundBox<JoinAdmission>
-    let inner: NIOTypedWebSocketServerUpgrader<UpgradeResult>
+    let inner: WebSocketUpgrader<UpgradeResult>
 
     init(
         service: ChatService,
@@ -34,9 +34,8 @@ struct JoinUpgrader: NIOTypedHTTPServerProtocolUpgrader {
         install: @escaping @Sendable (any Channel, RoomID, UserName, Identity?, NegotiatedDeflate?, JoinOptions) throws -> UpgradeResult
     ) {
         self.admission = admission
-        self.inner = NIOTypedWebSocketServerUpgrader(
-            maxFrameSize: maximumFrameBytes,
-            enableAutomaticErrorHandling: false,
+        self.inner = WebSocketUpgrader(
+            maximumFrameBytes: maximumFrameBytes,
             shouldUpgrade: { channel, head in
                 let promise = channel.eventLoop.makePromise(of: JoinAdmission.self)
                 let client = ClientAddress.of(head, on: channel, trustedProxies: trustedProxies)

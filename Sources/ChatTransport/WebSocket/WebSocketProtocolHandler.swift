@@ -35,12 +35,17 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
     private var pending = 0
     private var readDeferred = false
     private var closeTimer: Scheduled<Void>?
-    private var pingTask: RepeatedTask?
+    /// The next ping tick: a callback to this handler itself, so an idle connection's timer is
+    /// one entry in its loop's timer queue (a `RepeatedTask` costs a task object, a promise and
+    /// two closures per connection).
+    private var pingTick: NIOScheduledCallback?
     /// Created on the first compressed message of a client that keeps its compression context.
     private var ownInflater: MessageInflater?
     private var context: ChannelHandlerContext?
     /// Called when our close frame is written: no data frame may follow it.
     var onCloseFrameSent: (() -> Void)?
+    /// The chat connection, named in this handler's log lines (nil: the echo endpoint).
+    var connection: ConnectionID?
     /// Set: a message over the rate limit is handed here (to be refused) instead of closing,
     /// up to as many again per second. Not counted as pending.
     var onRateLimited: ((Message) -> Void)? {
@@ -75,12 +80,20 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        if let interval = limits.pingInterval {
-            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-            pingTask = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
-                handler.value.pingTick()
-            }
-        }
+        schedulePingTick(on: context.eventLoop)
+    }
+
+    private func schedulePingTick(on eventLoop: any EventLoop) {
+        guard let interval = limits.pingInterval else { return }
+        pingTick = try? eventLoop.scheduleCallback(in: interval, handler: PingTick(handler: NIOLoopBound(self, eventLoop: eventLoop)))
+    }
+
+    /// The ping interval elapsed: ping a silent peer (or drop it), then wait for the next tick.
+    fileprivate func pingIntervalElapsed() {
+        pingTick = nil
+        guard let context else { return }
+        perform(machine.pingIntervalElapsed(), context: context)
+        if self.context != nil, machine.isOpen { schedulePingTick(on: context.eventLoop) }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -98,8 +111,8 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
 
     private func stopTimers() {
         closeTimer?.cancel()
-        pingTask?.cancel()
-        pingTask = nil
+        pingTick?.cancel()
+        pingTick = nil
     }
 
     private func reportClosed() {
@@ -197,11 +210,6 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
         }
     }
 
-    private func pingTick() {
-        guard let context else { return }
-        perform(machine.pingIntervalElapsed(), context: context)
-    }
-
     /// Starts the close handshake with `code`; drops the connection if the peer does not
     /// answer in time, or at once after sending when it is not expected to answer.
     func close(_ code: WebSocketErrorCode, reason: String, dropAfterSending: Bool = false) {
@@ -245,7 +253,7 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
 
     private func sendClose(_ code: WebSocketErrorCode, reason: String, dropAfterSending: Bool, context: ChannelHandlerContext) {
         onCloseFrameSent?()
-        logger.debug("closing WebSocket", metadata: ["code": "\(code)", "reason": "\(reason)"])
+        logger.debug("closing WebSocket", metadata: ["connection": "\(connection?.description ?? "-")", "code": "\(code)", "reason": "\(reason)"])
         counters.countClose(code)
         let payload = CloseCode.payload(code, reason: reason, allocator: context.channel.allocator)
         let sent = context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: payload)))
@@ -287,7 +295,7 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
         case is IOError:
             context.close(promise: nil)  // the peer is gone (reset, broken pipe): nothing to say to it
         default:
-            logger.debug("WebSocket channel error", metadata: ["error": "\(error)"])
+            logger.debug("WebSocket channel error", metadata: ["connection": "\(connection?.description ?? "-")", "error": "\(error)"])
             close(.protocolError, reason: "malformed frame")
             context.close(promise: nil)
         }
@@ -305,5 +313,14 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
         } else {
             context.fireUserInboundEventTriggered(event)
         }
+    }
+}
+
+/// A ping tick's callback: three words, stored in the loop's timer queue without a box.
+private struct PingTick: NIOScheduledCallbackHandler, Sendable {
+    let handler: NIOLoopBound<WebSocketProtocolHandler>
+
+    func handleScheduledCallback(eventLoop: some EventLoop) {
+        handler.value.pingIntervalElapsed()
     }
 }

@@ -1,4 +1,5 @@
 import ChatCore
+import ChatTransport
 import CompressNIO
 import Foundation
 import Metrics
@@ -10,9 +11,11 @@ import NIOEmbedded
 /// write, coalesced flush), with the socket replaced by a sink: what is left is our code's
 /// cost, without the kernel's.
 ///
-/// `package` so the `fanout-cost` executable can drive internals no public API exposes.
-package enum FanOutCostBenchmark {
-    package enum Mode: String, CaseIterable, Sendable {
+/// Its own target's code, not the library's: the sockets are NIOEmbedded's channels, which the
+/// ChatTransport library does not depend on. It drives the fan-out's `package` API
+/// (``LoopRoomHub``, ``RoomMember``, ``OutboundChatFrame``), which no public API exposes.
+enum FanOutCostBenchmark {
+    enum Mode: String, CaseIterable, Sendable {
         /// No compression: one plain frame per message.
         case plain
         /// permessage-deflate as a per-socket design does it: every recipient's own deflater
@@ -22,19 +25,19 @@ package enum FanOutCostBenchmark {
         case oneEncode = "one-encode"
     }
 
-    package struct Result: Sendable {
-        package let mode: Mode
-        package let members: Int
-        package let messages: Int
-        package let cpuSeconds: Double
-        package let bytesPerDelivery: Double
+    struct Result: Sendable {
+        let mode: Mode
+        let members: Int
+        let messages: Int
+        let cpuSeconds: Double
+        let bytesPerDelivery: Double
 
-        package var microsecondsPerBroadcast: Double { cpuSeconds * 1e6 / Double(messages) }
-        package var nanosecondsPerDelivery: Double { cpuSeconds * 1e9 / Double(messages * members) }
+        var microsecondsPerBroadcast: Double { cpuSeconds * 1e6 / Double(messages) }
+        var nanosecondsPerDelivery: Double { cpuSeconds * 1e9 / Double(messages * members) }
     }
 
     /// `metrics` records the fan-out's metrics as chatd does (nil: swift-metrics' no-op factory).
-    package static func run(
+    static func run(
         mode: Mode, members memberCount: Int, messages: Int, textBytes: Int, metrics: (any MetricsFactory)? = nil
     ) throws -> Result {
         let loop = EmbeddedEventLoop()
