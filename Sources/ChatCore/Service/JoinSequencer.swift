@@ -13,6 +13,12 @@
 /// taken for another reset.
 ///
 /// Generic over the payload so the transport can hold pre-encoded frames rather than messages.
+///
+/// `receive` runs once per recipient of every message (the fan-out's hot path), so it and
+/// what it touches are `@inlinable`: specialized in the transport, rather than called
+/// unspecialized across the module boundary, where every call looked up the metadata of
+/// `held`'s tuple type (268 of the fan-out's 1,719 instructions per delivery; docs/performance.md,
+/// "Profile next to nginx+nchan").
 public struct JoinSequencer<Payload> {
     public enum Decision: Equatable {
         /// Write the payload to the client now.
@@ -25,11 +31,11 @@ public struct JoinSequencer<Payload> {
         case overflow
     }
 
-    private var held: [(position: MessagePosition, payload: Payload)] = []
-    private var lastDelivered: MessagePosition?
+    @usableFromInline var held: [(position: MessagePosition, payload: Payload)] = []
+    @usableFromInline var lastDelivered: MessagePosition?
     /// Epochs this connection moved on from; their messages are old. Bounded by the resets seen.
-    private var retired: Set<RoomEpoch> = []
-    public private(set) var isLive = false
+    @usableFromInline var retired: Set<RoomEpoch> = []
+    public internal(set) var isLive = false
     /// The most messages held while waiting for history; a bound on a joining connection's memory.
     public let holdLimit: Int
 
@@ -41,6 +47,7 @@ public struct JoinSequencer<Payload> {
     public var lastPosition: MessagePosition? { lastDelivered }
 
     /// A live message arrived from the broker.
+    @inlinable
     public mutating func receive(_ position: MessagePosition, payload: Payload) -> Decision {
         guard isLive else {
             guard held.count < holdLimit else { return .overflow }
@@ -66,7 +73,8 @@ public struct JoinSequencer<Payload> {
     }
 
     /// Moves to `position` if it is new; `false` for a duplicate or a message of a retired epoch.
-    private mutating func advance(to position: MessagePosition) -> Bool {
+    @inlinable
+    mutating func advance(to position: MessagePosition) -> Bool {
         guard let last = lastDelivered else {
             lastDelivered = position
             return true
