@@ -54,6 +54,14 @@ enum TestRedis {
 enum RedisTarget: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case plain
     case oneNodeCluster
+    /// The test command's 3-master Redis Cluster (``TestRedisCluster``), through the cluster
+    /// client: only for suites that build their clients with `makeCommandClient`.
+    case cluster
+
+    /// The targets a plain ``RedisClient`` can talk to (one node owns every slot).
+    static let allCases: [RedisTarget] = [.plain, .oneNodeCluster]
+    /// Every deployment the adapters support: a single Redis, and a real cluster.
+    static let withCluster: [RedisTarget] = allCases + [.cluster]
 
     static let clusterVariable = "CHAT_TEST_REDIS_ONE_NODE_CLUSTER_URL"
 
@@ -75,6 +83,8 @@ enum RedisTarget: String, CaseIterable, Sendable, CustomTestStringConvertible {
             configuration.connectTimeout = .seconds(5)
             configuration.shardedPubSub = true
             return configuration
+        case .cluster:
+            return try TestRedisCluster.configuration()
         }
     }
 
