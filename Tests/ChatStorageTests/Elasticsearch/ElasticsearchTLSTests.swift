@@ -12,23 +12,38 @@ import Testing
         var endpoint = try BackendEndpoint(kind: .elasticsearch, url: fake.url)
         #expect(endpoint.tls == BackendTLS(), "https:// is TLS with the system's trust store")
 
-        let untrusted = ElasticsearchClient(endpoint: endpoint)
-        await #expect { try await ElasticsearchIndexTemplate.install(on: untrusted) } throws: { error in
-            "\(error)".contains("CERTIFICATE_VERIFY_FAILED") || "\(error)".contains("certificate")
+        // Each client is shut down whatever happens: one left to its deinit stops the whole test
+        // process (AsyncHTTPClient's debug check), hiding what went wrong.
+        func with(_ endpoint: BackendEndpoint, _ body: (ElasticsearchClient) async throws -> Void) async throws {
+            let client = ElasticsearchClient(endpoint: endpoint, requestTimeout: .seconds(30))
+            do {
+                try await body(client)
+            } catch {
+                await client.shutdown()
+                throw error
+            }
+            await client.shutdown()
         }
-        await untrusted.shutdown()
-
-        endpoint.tls?.certificateAuthorityFile = certificates.authorityFile
-        let trusted = ElasticsearchClient(endpoint: endpoint)
-        try await ElasticsearchIndexTemplate.install(on: trusted)
-        try await ElasticsearchIndexTemplate.verify(on: trusted)
-        await trusted.shutdown()
-
-        // An unreadable CA file fails every request with a message that names it.
-        endpoint.tls?.certificateAuthorityFile = "/nonexistent/es-ca.pem"
-        let broken = ElasticsearchClient(endpoint: endpoint)
-        await #expect { try await ElasticsearchIndexTemplate.verify(on: broken) } throws: { "\($0)".contains("/nonexistent/es-ca.pem") }
-        await broken.shutdown()
+        do {
+            try await with(endpoint) { untrusted in
+                await #expect { try await ElasticsearchIndexTemplate.install(on: untrusted) } throws: { error in
+                    "\(error)".contains("CERTIFICATE_VERIFY_FAILED") || "\(error)".contains("certificate")
+                }
+            }
+            endpoint.tls?.certificateAuthorityFile = certificates.authorityFile
+            try await with(endpoint) { trusted in
+                try await ElasticsearchIndexTemplate.install(on: trusted)
+                try await ElasticsearchIndexTemplate.verify(on: trusted)
+            }
+            // An unreadable CA file fails every request with a message that names it.
+            endpoint.tls?.certificateAuthorityFile = "/nonexistent/es-ca.pem"
+            try await with(endpoint) { broken in
+                await #expect { try await ElasticsearchIndexTemplate.verify(on: broken) } throws: { "\($0)".contains("/nonexistent/es-ca.pem") }
+            }
+        } catch {
+            await fake.stop()
+            throw error
+        }
         await fake.stop()
     }
 }
