@@ -72,7 +72,12 @@ enum RedisTarget: String, CaseIterable, Sendable, CustomTestStringConvertible {
     func configuration(database: Int? = nil) throws -> RedisConfiguration {
         switch self {
         case .plain:
-            return try TestRedis.configuration(database: database)
+            // As for the clusters below: no case here waits out an unreachable server, and the
+            // targets multiply the suites' connections at once, which a loaded machine may take
+            // longer than 1 s to accept (CI saw it).
+            var configuration = try TestRedis.configuration(database: database)
+            configuration.connectTimeout = .seconds(5)
+            return configuration
         case .oneNodeCluster:
             guard let value = getenv(Self.clusterVariable), case let url = String(cString: value), !url.isEmpty else {
                 throw MissingCluster()
