@@ -24,7 +24,9 @@ public final class ElasticsearchClient: Sendable {
     /// larger body means something other than Elasticsearch is listening.
     private static let maximumResponseBytes = 32 * 1024 * 1024
 
-    public init(endpoint: BackendEndpoint, requestTimeout: Duration = .seconds(10)) {
+    /// `connectTimeout` bounds the TCP connect and TLS handshake of a new pooled connection;
+    /// `requestTimeout` bounds the wait for an answer's bytes.
+    public init(endpoint: BackendEndpoint, requestTimeout: Duration = .seconds(10), connectTimeout: Duration = .seconds(2)) {
         precondition(endpoint.kind == .elasticsearch)
         self.endpoint = endpoint
         let host = endpoint.host.contains(":") ? "[\(endpoint.host)]" : endpoint.host
@@ -36,10 +38,13 @@ public final class ElasticsearchClient: Sendable {
         } else {
             self.authorization = nil
         }
-        let timeout = TimeAmount.nanoseconds(Int64(requestTimeout.components.seconds) * 1_000_000_000 + requestTimeout.components.attoseconds / 1_000_000_000)
+        func amount(_ duration: Duration) -> TimeAmount {
+            .nanoseconds(Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+        }
+        let timeout = amount(requestTimeout)
         self.requestTimeout = timeout
         var configuration = HTTPClient.Configuration()
-        configuration.timeout = .init(connect: .seconds(2), read: timeout)
+        configuration.timeout = .init(connect: amount(connectTimeout), read: timeout)
         do {
             // https:// verifies against the system's trust store unless a CA file is given.
             configuration.tlsConfiguration = try endpoint.tls?.clientConfiguration()

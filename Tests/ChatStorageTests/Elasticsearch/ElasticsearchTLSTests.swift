@@ -13,9 +13,10 @@ import Testing
         #expect(endpoint.tls == BackendTLS(), "https:// is TLS with the system's trust store")
 
         // Each client is shut down whatever happens: one left to its deinit stops the whole test
-        // process (AsyncHTTPClient's debug check), hiding what went wrong.
+        // process (AsyncHTTPClient's debug check), hiding what went wrong. The handshakes get
+        // 15 s: CI's first seconds start every suite's servers at once, and the default 2 s ran out.
         func with(_ endpoint: BackendEndpoint, _ body: (ElasticsearchClient) async throws -> Void) async throws {
-            let client = ElasticsearchClient(endpoint: endpoint, requestTimeout: .seconds(30))
+            let client = ElasticsearchClient(endpoint: endpoint, requestTimeout: .seconds(30), connectTimeout: .seconds(15))
             do {
                 try await body(client)
             } catch {

@@ -73,13 +73,22 @@ private final class Received: Sendable {
         #expect(subscriber.placement[channel] == source)
 
         let nodes = map.masters.map { RedisClient(configuration: configuration.node($0), logger: TestRedis.logger) }
-        func move(to owner: BackendEndpoint.Address) async throws {
-            let id = try #require(try await nodes[map.masters.firstIndex(of: owner)!].command(["CLUSTER", "MYID"]).string)
-            // The new owner first, then the others (as redis-cli --cluster reshard does).
-            let ordered = map.masters.indices.sorted { map.masters[$0] == owner && map.masters[$1] != owner }
-            for index in ordered { try await nodes[index].command(["CLUSTER", "SETSLOT", String(slot), "NODE", id]) }
+        func id(of node: BackendEndpoint.Address) async throws -> String {
+            try #require(try await nodes[map.masters.firstIndex(of: node)!].command(["CLUSTER", "MYID"]).string)
         }
-        try await move(to: target)
+        // As redis-cli --cluster reshard does: IMPORTING on the new owner and MIGRATING on the
+        // old, then NODE on the new owner first (only an importing owner bumps its config epoch;
+        // without it the old owner's gossip, at the higher epoch, could win the slot back while
+        // the SETSLOTs spread), then on the others.
+        func move(from owner: BackendEndpoint.Address, to newOwner: BackendEndpoint.Address) async throws {
+            let (ownerID, newOwnerID) = (try await id(of: owner), try await id(of: newOwner))
+            let index = { (node: BackendEndpoint.Address) in map.masters.firstIndex(of: node)! }
+            try await nodes[index(newOwner)].command(["CLUSTER", "SETSLOT", String(slot), "IMPORTING", ownerID])
+            try await nodes[index(owner)].command(["CLUSTER", "SETSLOT", String(slot), "MIGRATING", newOwnerID])
+            let ordered = map.masters.indices.sorted { map.masters[$0] == newOwner && map.masters[$1] != newOwner }
+            for index in ordered { try await nodes[index].command(["CLUSTER", "SETSLOT", String(slot), "NODE", newOwnerID]) }
+        }
+        try await move(from: source, to: target)
         do {
             #expect(try await eventually(within: .seconds(30)) { subscriber.placement[channel] == target })
             let delivered = try await eventually(within: .seconds(10)) {
@@ -91,7 +100,7 @@ private final class Received: Sendable {
         } catch {
             Issue.record("\(error)")
         }
-        try await move(to: source)
+        try await move(from: target, to: source)
         #expect(try await eventually(within: .seconds(30)) { subscriber.placement[channel] == source })
         for node in nodes { await node.shutdown() }
         await subscriber.shutdown()
