@@ -53,6 +53,15 @@ import Testing
         return buffers
     }
 
+    /// Everything written to `channel` so far, as one run of bytes.
+    private func bytes(_ channel: EmbeddedChannel) throws -> [UInt8] {
+        try written(channel).flatMap { Array($0.readableBytesView) }
+    }
+
+    private func joined(_ frames: [ByteBuffer]) -> [UInt8] {
+        frames.flatMap { Array($0.readableBytesView) }
+    }
+
     @Test func aJoiningMemberGetsHistoryThenHeldMessagesNewerThanIt() throws {
         let hub = makeHub()
         let (member, channel, _) = try makeMember(1)
@@ -83,9 +92,68 @@ import Testing
         for seq in 1...5 { hub.deliver(outbound(Int64(seq)), room: room) }
         loop.run()
         for (index, (_, channel, counter)) in members.enumerated() {
-            #expect(try written(channel) == (1...5).map { frame(Int64($0)) })
+            let writes = try written(channel)
+            #expect(joined(writes) == joined((1...5).map { frame(Int64($0)) }))
+            #expect(writes.count == 1, "five messages in one tick, one write")
             #expect(counter.flushes == flushesBefore[index] + 1, "five messages in one tick, one flush")
         }
+    }
+
+    /// The window's bytes are joined once per room: every member is written the same storage.
+    @Test func aWindowIsJoinedOnceAndAMemberThatWentLiveInsideItGetsItsPart() throws {
+        let hub = makeHub()
+        let (live, liveChannel, _) = try makeMember(1)
+        hub.add(live)
+        hub.completeJoin(of: live, history: [], allocator: .init())
+        let (other, otherChannel, _) = try makeMember(2)
+        hub.add(other)
+        hub.completeJoin(of: other, history: [], allocator: .init())
+        loop.run()
+        let (joining, joiningChannel, _) = try makeMember(3)
+        hub.add(joining)
+        hub.deliver(outbound(1), room: room)  // held for the joining member
+        hub.completeJoin(of: joining, history: [], through: MessagePosition(epoch: .legacy, seq: 0), allocator: .init())
+        hub.deliver(outbound(2), room: room)
+        hub.deliver(outbound(3), room: room)
+        loop.run()
+        let (liveWrites, otherWrites) = (try written(liveChannel), try written(otherChannel))
+        #expect(liveWrites.count == 1 && otherWrites.count == 1)
+        #expect(joined(liveWrites) == joined([frame(1), frame(2), frame(3)]))
+        func storage(_ buffer: ByteBuffer) -> UnsafeRawPointer? { buffer.withUnsafeReadableBytes { UnsafeRawPointer($0.baseAddress) } }
+        #expect(storage(liveWrites[0]) == storage(otherWrites[0]), "one joined buffer for the room")
+        let joiningWrites = try written(joiningChannel)
+        #expect(joined(joiningWrites) == joined([frame(1), frame(2), frame(3)]), "1 held and played, then its part of the window")
+        #expect(joiningWrites.count == 2)
+        let part = try #require(joiningWrites.last)
+        #expect(storage(part) == storage(liveWrites[0]).map { $0 + frame(1).readableBytes }, "a slice of the same bytes, not a copy")
+    }
+
+    @Test func aWindowJoinedEarlyIsJoinedAgainOnceAMessageFollows() {
+        let window = RoomWindow()
+        _ = window.append(outbound(1))
+        #expect(joined([window.bytes(for: .seedPlain, from: 0, count: 1, allocator: .init())]) == joined([frame(1)]))
+        _ = window.append(outbound(2))
+        _ = window.append(outbound(3))
+        #expect(joined([window.bytes(for: .seedPlain, from: 0, count: 3, allocator: .init())]) == joined([frame(1), frame(2), frame(3)]))
+        #expect(joined([window.bytes(for: .seedPlain, from: 1, count: 2, allocator: .init())]) == joined([frame(2), frame(3)]))
+    }
+
+    /// A write from the handlers behind the member (an acknowledgement, the close frame) goes
+    /// out after the room messages delivered before it, never ahead of them.
+    @Test func aWriteFromBehindTheMemberGoesOutAfterWhatItIsOwed() throws {
+        let hub = makeHub()
+        let (member, channel, _) = try makeMember(1)
+        hub.add(member)
+        hub.completeJoin(of: member, history: [], allocator: .init())
+        loop.run()
+        hub.deliver(outbound(1), room: room)
+        hub.deliver(outbound(2), room: room)
+        var acknowledgement = ByteBuffer()
+        acknowledgement.writeString("ack")
+        channel.write(acknowledgement, promise: nil)
+        hub.deliver(outbound(3), room: room)
+        loop.run()
+        #expect(try bytes(channel) == joined([frame(1), frame(2), acknowledgement, frame(3)]))
     }
 
     @Test func aFlushWindowGathersTheMessagesOfThatWindowIntoOneFlush() throws {
@@ -104,7 +172,7 @@ import Testing
         hub.deliver(outbound(3), room: room)
         loop.advanceTime(by: .milliseconds(1))
         #expect(counter.flushes == flushesBefore + 1, "one flush for the three messages of the window")
-        #expect(try written(channel) == [frame(1), frame(2), frame(3)])
+        #expect(try bytes(channel) == joined([frame(1), frame(2), frame(3)]))
 
         hub.deliver(outbound(4), room: room)
         loop.advanceTime(by: .milliseconds(5))

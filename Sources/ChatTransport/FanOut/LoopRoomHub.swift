@@ -21,6 +21,9 @@ package final class LoopRoomHub {
     /// chat.v2 members per room: a presence event for a room without any costs no member walk.
     private var envelopeMembers: [RoomID: Int] = [:]
     @exclusivity(unchecked) private var dirty: [RoomMember] = []
+    /// This flush window's messages per room, and their members (``RoomWindow``).
+    @exclusivity(unchecked) private var windows: [RoomID: RoomWindow] = [:]
+    @exclusivity(unchecked) private var openWindows: [RoomWindow] = []
     @exclusivity(unchecked) private var flushScheduled = false
 
     package init(
@@ -70,16 +73,20 @@ package final class LoopRoomHub {
         guard let members = rooms[room] else { return }
         // Members mostly share one variant: keep the last one at hand instead of asking the
         // message (and its lock) per recipient.
-        var lastVariant: (variant: FrameVariant, frame: ByteBuffer) = (.seedPlain, message.plain)
+        // A member is only told which of the window's messages it is owed: the bytes are joined
+        // per room and written once per member at the flush (``RoomWindow``).
+        var window: RoomWindow?
+        var index = 0
         var delivered = 0
         for member in members {
             switch member.sequencer.receive(message.position, payload: message) {
             case .deliver:
-                if member.variant != lastVariant.variant {
-                    lastVariant = (member.variant, message.frame(for: member.variant))
+                if window == nil {
+                    let opened = openWindow(for: room)
+                    index = opened.append(message)
+                    window = opened
                 }
-                member.writeFrame(lastVariant.frame)
-                markDirty(member)
+                if member.owe(index, of: window!) { window!.members.append(member) }
                 delivered += 1
             case .held, .duplicate:
                 break
@@ -125,11 +132,24 @@ package final class LoopRoomHub {
         markDirty(member)
     }
 
+    private func openWindow(for room: RoomID) -> RoomWindow {
+        if let open = windows[room] { return open }
+        let window = RoomWindow()
+        windows[room] = window
+        openWindows.append(window)
+        scheduleFlush()
+        return window
+    }
+
     private func markDirty(_ member: RoomMember) {
         if !member.needsFlush {
             member.needsFlush = true
             dirty.append(member)
         }
+        scheduleFlush()
+    }
+
+    private func scheduleFlush() {
         if !flushScheduled {
             flushScheduled = true
             if flushWindow > .zero {
@@ -148,40 +168,57 @@ package final class LoopRoomHub {
 
     private func flushDirty() {
         flushScheduled = false
+        let closing = openWindows
+        openWindows.removeAll(keepingCapacity: true)
+        windows.removeAll(keepingCapacity: true)
         let members = dirty
         dirty.removeAll(keepingCapacity: true)
         var now: NIODeadline?
         var budgetChange = 0
-        // `members` holds each one until the walk ends, so it is used unretained, and one call
-        // flushes and reads the backlog: this saved a retain and a release per flushed member
-        // (docs/performance.md, "Profile next to nginx+nchan").
+        // The lists hold each member until their walks end, so members are used unretained, and
+        // one call writes, flushes and reads the backlog: this saved a retain and a release per
+        // flushed member (docs/performance.md, "Profile next to nginx+nchan").
+        for window in closing {
+            let owed = window.members
+            for index in owed.indices {
+                unowned(unsafe) let member = owed[index]
+                // Also dirty for another write: written now, flushed by the walk below.
+                let backlog = member.settleWindow(flushing: !member.needsFlush)
+                if !member.needsFlush { settle(member, backlog: backlog, now: &now, budgetChange: &budgetChange) }
+            }
+        }
         for index in members.indices {
             unowned(unsafe) let member = members[index]
             member.needsFlush = false
-            guard let queued = member.flushReportingBacklog() else {
-                member.overLimitSince = nil
-                budgetChange -= member.budgetedBytes
-                member.budgetedBytes = 0
-                continue
-            }
-            budgetChange += queued - member.budgetedBytes
-            member.budgetedBytes = queued
-            let moment = now ?? .now()
-            now = moment
-            switch slowConsumers.judge(queuedBytes: queued, overSince: member.overLimitSince, now: moment) {
-            case .fine:
-                member.overLimitSince = nil
-            case .over(let since):
-                member.overLimitSince = since
-            case .close:
-                counters.countSlowConsumer()
-                budgetChange -= member.budgetedBytes
-                member.budgetedBytes = 0
-                member.close(.policyViolation, reason: "too slow: \(queued) bytes queued")
-            }
+            settle(member, backlog: member.flushReportingBacklog(), now: &now, budgetChange: &budgetChange)
         }
         if let budget, budgetChange != 0, budget.add(budgetChange) > budget.limit {
             enforceBudget(budget)
+        }
+    }
+
+    /// Books a flushed member's backlog against the budget and judges it a slow consumer or not.
+    private func settle(_ member: RoomMember, backlog: Int?, now: inout NIODeadline?, budgetChange: inout Int) {
+        guard let queued = backlog else {
+            member.overLimitSince = nil
+            budgetChange -= member.budgetedBytes
+            member.budgetedBytes = 0
+            return
+        }
+        budgetChange += queued - member.budgetedBytes
+        member.budgetedBytes = queued
+        let moment = now ?? .now()
+        now = moment
+        switch slowConsumers.judge(queuedBytes: queued, overSince: member.overLimitSince, now: moment) {
+        case .fine:
+            member.overLimitSince = nil
+        case .over(let since):
+            member.overLimitSince = since
+        case .close:
+            counters.countSlowConsumer()
+            budgetChange -= member.budgetedBytes
+            member.budgetedBytes = 0
+            member.close(.policyViolation, reason: "too slow: \(queued) bytes queued")
         }
     }
 

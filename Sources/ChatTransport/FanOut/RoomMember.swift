@@ -5,8 +5,9 @@ import NIOWebSocket
 /// One joined WebSocket connection as the fan-out sees it. Lives on its channel's event loop.
 ///
 /// It is also the pipeline's outermost outbound handler (next to the socket), so pre-framed
-/// bytes from the fan-out are written straight to the socket, bypassing the frame encoder:
-/// each recipient's work is one `write` of a shared buffer plus a dirty flag.
+/// bytes from the fan-out are written straight to the socket, bypassing the frame encoder. A
+/// delivery only records what the member is owed of its room's flush window (``RoomWindow``);
+/// each recipient's work per flush is one `write` of a slice of bytes shared by the room.
 ///
 /// The fields the fan-out touches per recipient are `@exclusivity(unchecked)`: the member lives
 /// on its event loop and none of them is ever accessed while another access to it is open, so
@@ -40,6 +41,12 @@ package final class RoomMember: ChannelOutboundHandler, RemovableChannelHandler 
     @exclusivity(unchecked) private(set) var stoppedWriting = false
 
     @exclusivity(unchecked) private var context: ChannelHandlerContext?
+    /// The room window this member is owed messages `owedFirst ..< owedFirst + owedCount` of,
+    /// written at the window's flush (``RoomWindow``). Unowned: the loop hub holds the window
+    /// until that flush, which clears this; nil outside a window.
+    @exclusivity(unchecked) unowned(unsafe) private var window: RoomWindow?
+    @exclusivity(unchecked) private var owedFirst: Int32 = 0
+    @exclusivity(unchecked) private var owedCount: Int32 = 0
 
     package init(connection: ConnectionID, room: RoomID, user: UserName, holdLimit: Int, outboundWindowBits: UInt8? = nil, speaksV2: Bool = false) {
         self.outboundWindowBits = outboundWindowBits
@@ -60,9 +67,18 @@ package final class RoomMember: ChannelOutboundHandler, RemovableChannelHandler 
 
     var isActive: Bool { context?.channel.isActive ?? false }
 
-    /// Queues a complete frame for the socket. Not flushed: the loop hub flushes once per tick.
+    /// Every write from the handlers behind this one (acknowledgements, pongs, the close
+    /// frame) goes out after the room messages the member is owed, in the order they happened.
+    package func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if owedCount > 0 { writeOwed(to: context) }
+        context.write(data, promise: promise)
+    }
+
+    /// Queues a complete frame for the socket, after what the member is owed. Not flushed: the
+    /// loop hub flushes once per tick.
     package func writeFrame(_ frame: ByteBuffer) {
         guard let context, !stoppedWriting else { return }
+        if owedCount > 0 { writeOwed(to: context) }
         context.write(wrapOutboundOut(frame), promise: nil)
     }
 
@@ -70,11 +86,75 @@ package final class RoomMember: ChannelOutboundHandler, RemovableChannelHandler 
         context?.flush()
     }
 
+    /// Records that the member is owed message `index` of `window`; true when the member is new
+    /// to the window (the hub then lists it there). False as well when it takes no writes.
+    func owe(_ index: Int, of window: RoomWindow) -> Bool {
+        guard context != nil, !stoppedWriting else { return false }
+        if window === self.window {
+            if owedCount > 0 {
+                if Int(owedFirst) + Int(owedCount) == index {
+                    owedCount += 1
+                    return false
+                }
+                writeOwed(to: context!)
+            }
+            (owedFirst, owedCount) = (Int32(index), 1)
+            return false
+        }
+        // Only one window per member: its room's, on its loop, until that window's flush.
+        precondition(self.window == nil, "a member owed two windows")
+        self.window = window
+        (owedFirst, owedCount) = (Int32(index), 1)
+        return true
+    }
+
+    /// Writes what the member is owed so far, before its window closed (another write must
+    /// follow the owed messages): each message's own shared frame, since the window's joined
+    /// bytes are made at its end.
+    private func writeOwed(to context: ChannelHandlerContext) {
+        guard let window else { return }
+        let (first, count) = (Int(owedFirst), Int(owedCount))
+        owedCount = 0
+        for index in first..<first + count {
+            context.write(wrapOutboundOut(window.messages[index].frame(for: variant)), promise: nil)
+        }
+    }
+
+    /// At its window's flush: writes what is still owed and leaves the window. With `flushing`,
+    /// also flushes and returns what ``flushReportingBacklog()`` does.
+    func settleWindow(flushing: Bool) -> Int? {
+        defer { window = nil }
+        guard let context else {
+            owedCount = 0
+            return nil
+        }
+        if owedCount > 0 {
+            let bytes = window!.bytes(for: variant, from: Int(owedFirst), count: Int(owedCount), allocator: context.channel.allocator)
+            owedCount = 0
+            guard flushing else {
+                context.write(wrapOutboundOut(bytes), promise: nil)
+                return nil
+            }
+            // One pass down the pipeline for the write and its flush.
+            context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+            return backlog(context)
+        }
+        return flushing ? backlogAfterFlushing(context) : nil
+    }
+
     /// Flushes, then returns what ``queuedBytesIfBackedUp`` would (nil as well once the member
     /// stopped writing). One look at the context for both: it runs for every flushed member.
     func flushReportingBacklog() -> Int? {
         guard let context else { return nil }
+        return backlogAfterFlushing(context)
+    }
+
+    private func backlogAfterFlushing(_ context: ChannelHandlerContext) -> Int? {
         context.flush()
+        return backlog(context)
+    }
+
+    private func backlog(_ context: ChannelHandlerContext) -> Int? {
         guard !stoppedWriting else { return nil }
         let channel = context.channel
         guard !channel.isWritable else { return nil }
