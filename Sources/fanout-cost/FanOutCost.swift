@@ -18,6 +18,9 @@ struct FanOutCost: ParsableCommand {
     @Option(help: "Messages broadcast per mode.")
     var messages = 2_000
 
+    @Option(help: "Messages delivered between two flushes (as a flush window gathers them; 1: each its own).")
+    var messagesPerFlush = 1
+
     @Option(help: "Bytes of chat text per message.")
     var textBytes = 200
 
@@ -33,12 +36,12 @@ struct FanOutCost: ParsableCommand {
             return mode
         }
         let factory = metrics ? PrometheusMetricsFactory(registry: PrometheusCollectorRegistry()) : nil
-        print("members=\(members) messages=\(messages) text_bytes=\(textBytes) metrics=\(metrics ? "prometheus" : "off")")
+        print("members=\(members) messages=\(messages) messages_per_flush=\(messagesPerFlush) text_bytes=\(textBytes) metrics=\(metrics ? "prometheus" : "off")")
         print("mode            cpu_s   us/broadcast  ns/delivery  bytes/delivery")
         var plainCost: Double?
         for mode in modes {
-            _ = try FanOutCostBenchmark.run(mode: mode, members: members, messages: max(1, messages / 10), textBytes: textBytes, metrics: factory)  // warm-up
-            let result = try FanOutCostBenchmark.run(mode: mode, members: members, messages: messages, textBytes: textBytes, metrics: factory)
+            _ = try FanOutCostBenchmark.run(mode: mode, members: members, messages: max(1, messages / 10), perFlush: messagesPerFlush, textBytes: textBytes, metrics: factory)  // warm-up
+            let result = try FanOutCostBenchmark.run(mode: mode, members: members, messages: messages, perFlush: messagesPerFlush, textBytes: textBytes, metrics: factory)
             if mode == .plain { plainCost = result.nanosecondsPerDelivery }
             let ratio = plainCost.map { String(format: "  (%.2fx plain)", result.nanosecondsPerDelivery / $0) } ?? ""
             print(

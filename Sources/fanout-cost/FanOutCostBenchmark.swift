@@ -38,7 +38,7 @@ enum FanOutCostBenchmark {
 
     /// `metrics` records the fan-out's metrics as chatd does (nil: swift-metrics' no-op factory).
     static func run(
-        mode: Mode, members memberCount: Int, messages: Int, textBytes: Int, metrics: (any MetricsFactory)? = nil
+        mode: Mode, members memberCount: Int, messages: Int, perFlush: Int = 1, textBytes: Int, metrics: (any MetricsFactory)? = nil
     ) throws -> Result {
         let loop = EmbeddedEventLoop()
         let counters = TransportCounters(factory: metrics ?? NOOPMetricsHandler.instance)
@@ -86,7 +86,7 @@ enum FanOutCostBenchmark {
                 // As the Redis subscriber hands it on: the payload's bytes, parsed, not decoded.
                 let encoded = EncodedChatMessage(parsing: EncodedChatMessage(message, allocator: allocator).bytes)!
                 hub.deliver(OutboundChatFrame(encoded, compressors: compressors, allocator: allocator), room: room)
-                loop.run()  // the tick's coalesced flush
+                if seq % max(1, perFlush) == 0 || seq == messages { loop.run() }  // the window's coalesced flush
             case .perConnection:
                 let payload = ChatFrameEncoder.payload(ofFrame: ChatFrameEncoder.textFrame(for: message, allocator: allocator))
                 for (index, member) in members.enumerated() {

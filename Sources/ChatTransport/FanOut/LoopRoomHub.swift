@@ -24,6 +24,7 @@ package final class LoopRoomHub {
     /// This flush window's messages per room, and their members (``RoomWindow``).
     @exclusivity(unchecked) private var windows: [RoomID: RoomWindow] = [:]
     @exclusivity(unchecked) private var openWindows: [RoomWindow] = []
+    private let allocator = ByteBufferAllocator()
     @exclusivity(unchecked) private var flushScheduled = false
 
     package init(
@@ -134,7 +135,7 @@ package final class LoopRoomHub {
 
     private func openWindow(for room: RoomID) -> RoomWindow {
         if let open = windows[room] { return open }
-        let window = RoomWindow()
+        let window = RoomWindow(allocator: allocator)
         windows[room] = window
         openWindows.append(window)
         scheduleFlush()
@@ -180,11 +181,22 @@ package final class LoopRoomHub {
         // flushed member (docs/performance.md, "Profile next to nginx+nchan").
         for window in closing {
             let owed = window.members
+            let count = window.messages.count
+            // Most members owe the whole window in one variant: its bytes are looked up once,
+            // as `deliver` does with each message's frame.
+            var lastVariant: FrameVariant?
+            var lastBytes = ByteBuffer()
             for index in owed.indices {
                 unowned(unsafe) let member = owed[index]
+                let whole = member.owesWhole(of: count)
+                if whole && member.variant != lastVariant {
+                    lastVariant = member.variant
+                    lastBytes = window.bytes(for: member.variant, from: 0, count: count)
+                }
                 // Also dirty for another write: written now, flushed by the walk below.
-                let backlog = member.settleWindow(flushing: !member.needsFlush)
-                if !member.needsFlush { settle(member, backlog: backlog, now: &now, budgetChange: &budgetChange) }
+                let flushing = !member.needsFlush
+                let backlog = member.settleWindow(whole ? lastBytes : nil, flushing: flushing)
+                if flushing { settle(member, backlog: backlog, now: &now, budgetChange: &budgetChange) }
             }
         }
         for index in members.indices {

@@ -120,16 +120,22 @@ package final class RoomMember: ChannelOutboundHandler, RemovableChannelHandler 
         }
     }
 
-    /// At its window's flush: writes what is still owed and leaves the window. With `flushing`,
-    /// also flushes and returns what ``flushReportingBacklog()`` does.
-    func settleWindow(flushing: Bool) -> Int? {
+    /// Whether the member is owed all `count` messages of its window.
+    func owesWhole(of count: Int) -> Bool {
+        owedFirst == 0 && Int(owedCount) == count
+    }
+
+    /// At its window's flush: writes what is still owed (`whole`: the window's bytes in this
+    /// member's variant, when it owes all of them) and leaves the window. With `flushing`, also
+    /// flushes and returns what ``flushReportingBacklog()`` does.
+    func settleWindow(_ whole: ByteBuffer?, flushing: Bool) -> Int? {
         defer { window = nil }
         guard let context else {
             owedCount = 0
             return nil
         }
         if owedCount > 0 {
-            let bytes = window!.bytes(for: variant, from: Int(owedFirst), count: Int(owedCount), allocator: context.channel.allocator)
+            let bytes = whole ?? window!.bytes(for: variant, from: Int(owedFirst), count: Int(owedCount))
             owedCount = 0
             guard flushing else {
                 context.write(wrapOutboundOut(bytes), promise: nil)

@@ -9,33 +9,55 @@ import NIOCore
 /// messages the window held, instead of one pipeline hop and pending-writes entry per message
 /// (most of chatd's user time per delivery next to nginx+nchan: docs/performance.md, "Profile
 /// next to nginx+nchan"). Confined to its loop.
+///
+/// Its fields are `@exclusivity(unchecked)` for the reason ``RoomMember``'s are: loop-confined,
+/// never accessed while another access is open, and read per recipient.
 final class RoomWindow {
     /// The window's messages, in delivery order.
-    private(set) var messages: [OutboundChatFrame] = []
+    @exclusivity(unchecked) private(set) var messages: [OutboundChatFrame] = []
     /// Members owed a part of this window, in the order they were first owed (each once).
     @exclusivity(unchecked) var members: [RoomMember] = []
     /// Each variant's frames joined, with where each message starts in it (and, last, the end).
-    private var joined: [(variant: FrameVariant, bytes: ByteBuffer, offsets: [Int])] = []
+    @exclusivity(unchecked) private var joined: [(variant: FrameVariant, bytes: ByteBuffer, offsets: [Int])] = []
+    /// The last variant asked for whole, and its bytes: most members take one variant and all
+    /// of the window, and this answers them without a search or a slice.
+    @exclusivity(unchecked) private var whole: (variant: FrameVariant, bytes: ByteBuffer)?
+    private let allocator: ByteBufferAllocator
+
+    init(allocator: ByteBufferAllocator = ByteBufferAllocator()) {
+        self.allocator = allocator
+    }
 
     /// Appends a message; returns its index in the window.
     func append(_ message: OutboundChatFrame) -> Int {
         messages.append(message)
         // Joined before the window closed (not done by the fan-out, which joins at the flush):
         // those joins lack this message, so they are made again when next asked for.
-        if !joined.isEmpty { joined.removeAll() }
+        if !joined.isEmpty {
+            joined.removeAll()
+            whole = nil
+        }
         return messages.count - 1
     }
 
     /// The bytes of messages `first ..< first + count` in `variant`: a slice of one buffer
     /// joined once per variant per window.
-    func bytes(for variant: FrameVariant, from first: Int, count: Int, allocator: ByteBufferAllocator) -> ByteBuffer {
-        let index = joined.firstIndex { $0.variant == variant } ?? join(variant, allocator: allocator)
-        let (bytes, offsets) = (joined[index].bytes, joined[index].offsets)
-        if first == 0 && count == messages.count { return bytes }
-        return bytes.getSlice(at: bytes.readerIndex + offsets[first], length: offsets[first + count] - offsets[first])!
+    func bytes(for variant: FrameVariant, from first: Int, count: Int) -> ByteBuffer {
+        let all = first == 0 && count == messages.count
+        if all, let whole, whole.variant == variant { return whole.bytes }
+        var index = 0
+        while index < joined.count && joined[index].variant != variant { index += 1 }
+        if index == joined.count { join(variant) }
+        let bytes = joined[index].bytes
+        if all {
+            whole = (variant, bytes)
+            return bytes
+        }
+        let (start, end) = (joined[index].offsets[first], joined[index].offsets[first + count])
+        return bytes.getSlice(at: bytes.readerIndex + start, length: end - start)!
     }
 
-    private func join(_ variant: FrameVariant, allocator: ByteBufferAllocator) -> Int {
+    private func join(_ variant: FrameVariant) {
         var frames: [ByteBuffer] = []
         frames.reserveCapacity(messages.count)
         var total = 0
@@ -61,6 +83,5 @@ final class RoomWindow {
             bytes = buffer
         }
         joined.append((variant, bytes, offsets))
-        return joined.count - 1
     }
 }
