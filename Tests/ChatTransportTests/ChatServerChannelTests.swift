@@ -27,7 +27,7 @@ struct ChatServerChannelTests {
             configuration: configuration,
             // The seed's open join (`?user=`): authentication has tests of its own.
             access: AccessControl(settings: AccessSettings(mode: .open), authenticator: nil, counters: counters),
-            limiter: limiter ?? ConnectionLimiter(limits: configuration.abuseLimits)
+            limiter: limiter ?? ConnectionLimiter(limits: configuration.abuseLimits), logger: logger
         )
     }
 

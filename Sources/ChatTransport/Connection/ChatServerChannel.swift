@@ -41,6 +41,8 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
     let limiter: ConnectionLimiter
     /// The joined sockets, for the admin API (and `chatd_connections`).
     var connections: LocalConnections?
+    /// What every chat socket shares, for seed clients and for `chat.v2` (larger messages).
+    let sockets: (seed: WebSocketProtocolHandler.Shared, v2: WebSocketProtocolHandler.Shared)
 
     init(
         responder: @escaping HTTPChannelHandler.Responder,
@@ -50,7 +52,8 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
         counters: TransportCounters,
         configuration: ChatServerConfiguration,
         access: AccessControl,
-        limiter: ConnectionLimiter
+        limiter: ConnectionLimiter,
+        logger: Logger
     ) {
         self.responder = Self.closingAfterUpgradeRequests(responder)
         self.service = service
@@ -60,6 +63,12 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
         self.configuration = configuration
         self.access = access
         self.limiter = limiter
+        var v2Limits = configuration.webSocketLimits
+        v2Limits.maximumMessageBytes = configuration.maximumEnvelopeBytes
+        self.sockets = (
+            .init(limits: configuration.webSocketLimits, compressors: compressors, counters: counters, logger: logger),
+            .init(limits: v2Limits, compressors: compressors, counters: counters, logger: logger)
+        )
     }
 
     /// A request with an `Upgrade` header that reaches the router (a later request on a
@@ -194,33 +203,12 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
             speaksV2: options.speaksV2
         )
         let session = ChatSession(service: service, hub: hub, member: member, options: options, eventLoop: channel.eventLoop, logger: logger)
-        var limits = configuration.webSocketLimits
-        if options.speaksV2 { limits.maximumMessageBytes = configuration.maximumEnvelopeBytes }
-        let socket = WebSocketProtocolHandler(
-            limits: limits,
-            deflate: deflate,
-            compressors: compressors,
-            counters: counters,
-            logger: logger,
-            onMessage: { message in
-                switch message {
-                case .text(let text): session.received(text)
-                case .binary: session.receivedBinary()
-                }
-            },
-            onClosed: { [connections] in
-                connections?.remove(connection)
-                session.channelClosed()
-            }
-        )
+        session.connections = connections
+        let socket = WebSocketProtocolHandler(shared: options.speaksV2 ? sockets.v2 : sockets.seed, deflate: deflate, receiver: session)
         socket.connection = connection
         session.socket = socket
-        if options.speaksV2 { socket.onRateLimited = { message in session.receivedOverRate(message) } }
+        if options.speaksV2 { socket.refusesOverRate() }
         member.onClose = { [weak socket] code, reason in socket?.close(code, reason: reason) }
-        // Strong: a weak reference would give every member a side table, and the fan-out
-        // retains and releases members on its hottest loop (perf: 3% of chatd's CPU in the
-        // slow refcount path). No cycle: the member holds the socket weakly.
-        socket.onCloseFrameSent = { member.stopWriting() }
         // Nearest the socket, so the fan-out's writes pass no other handler; behind TLS, just
         // after it (what the member writes must still be encrypted).
         let tls = try? channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)

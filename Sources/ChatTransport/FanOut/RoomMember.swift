@@ -17,39 +17,40 @@ package final class RoomMember: ChannelOutboundHandler, RemovableChannelHandler 
     package typealias OutboundIn = ByteBuffer
     package typealias OutboundOut = ByteBuffer
 
+    // Stored in this order on purpose: Swift lays a class's fields out as declared, so the
+    // small ones sit together instead of each padding to eight bytes (16 B a member).
     let connection: ConnectionID
     let room: RoomID
     let user: UserName
     /// Holds live messages while history loads, then drops duplicates.
     @exclusivity(unchecked) var sequencer: JoinSequencer<OutboundChatFrame>
-    /// The permessage-deflate window this client takes compressed messages with; nil: plain.
-    let outboundWindowBits: UInt8?
     /// Which of a message's frames this member is written: seed or `chat.v2`, plain or compressed.
     let variant: FrameVariant
+    /// Set while a write awaits the loop's coalesced flush.
+    @exclusivity(unchecked) var needsFlush = false
+    /// Set once a close frame went out: RFC 6455 allows no data frames after it, and a slow
+    /// reader's queue must stop growing while the close handshake times out.
+    @exclusivity(unchecked) private(set) var stoppedWriting = false
+    /// The room window this member is owed messages `owedFirst ..< owedFirst + owedCount` of,
+    /// written at the window's flush (``RoomWindow``). Unowned: the loop hub holds the window
+    /// until that flush, which clears this; nil outside a window.
+    @exclusivity(unchecked) private var owedFirst: Int32 = 0
+    @exclusivity(unchecked) private var owedCount: Int32 = 0
+    @exclusivity(unchecked) unowned(unsafe) private var window: RoomWindow?
     /// Since when its outbound queue has been over the limit (``SlowConsumerPolicy``).
     @exclusivity(unchecked) var overLimitSince: NIODeadline?
     /// Its queued bytes as last reported to the ``OutboundBudget``.
     @exclusivity(unchecked) var budgetedBytes = 0
-    /// Set while a write awaits the loop's coalesced flush.
-    @exclusivity(unchecked) var needsFlush = false
     /// Index in the loop hub's member list for `room`; -1 when not listed.
     var slot = -1
     /// How the member is told to close (wired to the socket handler).
     var onClose: ((WebSocketErrorCode, String) -> Void)?
-    /// Set once a close frame went out: RFC 6455 allows no data frames after it, and a slow
-    /// reader's queue must stop growing while the close handshake times out.
-    @exclusivity(unchecked) private(set) var stoppedWriting = false
-
     @exclusivity(unchecked) private var context: ChannelHandlerContext?
-    /// The room window this member is owed messages `owedFirst ..< owedFirst + owedCount` of,
-    /// written at the window's flush (``RoomWindow``). Unowned: the loop hub holds the window
-    /// until that flush, which clears this; nil outside a window.
-    @exclusivity(unchecked) unowned(unsafe) private var window: RoomWindow?
-    @exclusivity(unchecked) private var owedFirst: Int32 = 0
-    @exclusivity(unchecked) private var owedCount: Int32 = 0
+
+    /// The permessage-deflate window this client takes compressed messages with; nil: plain.
+    var outboundWindowBits: UInt8? { variant.windowBits }
 
     package init(connection: ConnectionID, room: RoomID, user: UserName, holdLimit: Int, outboundWindowBits: UInt8? = nil, speaksV2: Bool = false) {
-        self.outboundWindowBits = outboundWindowBits
         self.variant = FrameVariant(envelopes: speaksV2, windowBits: outboundWindowBits)
         self.connection = connection
         self.room = room

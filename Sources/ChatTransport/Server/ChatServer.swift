@@ -73,7 +73,8 @@ public final class ChatServer: Service {
                     counters: counters,
                     configuration: configuration,
                     access: access,
-                    limiter: limiter
+                    limiter: limiter,
+                    logger: logger
                 )
                 channel.connections = connections
                 guard let tls = configuration.tls else { return channel }

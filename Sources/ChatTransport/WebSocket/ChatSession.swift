@@ -53,6 +53,8 @@ final class ChatSession {
     /// per-connection copy would give every idle connection its own log handler and metadata.
     private let logger: Logger
     weak var socket: WebSocketProtocolHandler?
+    /// The admin API's registry this connection is listed in; left when the socket closes.
+    var connections: LocalConnections?
 
     private var phase = Phase.joining
     private var entered = false
@@ -303,5 +305,28 @@ final class ChatSession {
                 logger.error("leave failed", metadata: ["connection": "\(connection)", "room": "\(room)", "user": "\(user)", "error": "\(error)"])
             }
         }
+    }
+}
+
+/// The socket's events, straight to the session (no closure per event and connection).
+extension ChatSession: WebSocketReceiver {
+    func socketReceived(_ message: WebSocketProtocolHandler.Message) {
+        switch message {
+        case .text(let text): received(text)
+        case .binary: receivedBinary()
+        }
+    }
+
+    func socketReceivedOverRate(_ message: WebSocketProtocolHandler.Message) {
+        receivedOverRate(message)
+    }
+
+    func socketSentCloseFrame() {
+        member.stopWriting()
+    }
+
+    func socketEnded() {
+        connections?.remove(member.connection)
+        channelClosed()
     }
 }

@@ -8,9 +8,10 @@ import NIOWebSocket
 /// code; the lifecycle (close handshake both ways, pings and the idle timeout, the frame
 /// rate) is decided by a ``ConnectionStateMachine``, whose actions this handler carries out.
 ///
-/// Whole messages go to `onMessage`; reading pauses while `maximumPendingMessages` of them
-/// await ``messageHandled()``, so a fast sender is slowed by TCP flow control instead of growing
-/// memory. `onClosed` is called once, when the channel goes away.
+/// Whole messages go to the ``WebSocketReceiver``; reading pauses while
+/// `maximumPendingMessages` of them await ``messageHandled()``, so a fast sender is slowed by TCP
+/// flow control instead of growing memory. The receiver hears `socketEnded` once, when the
+/// channel goes away.
 final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = WebSocketFrame
     typealias OutboundIn = WebSocketFrame
@@ -21,17 +22,35 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
         case binary(ByteBuffer)
     }
 
+    /// What every socket of one kind on a server shares, held once rather than per connection
+    /// (the limits alone are 72 bytes).
+    final class Shared: Sendable {
+        let limits: WebSocketLimits
+        let compressors: FrameCompressors?
+        let counters: TransportCounters
+        let logger: Logger
+
+        init(limits: WebSocketLimits, compressors: FrameCompressors?, counters: TransportCounters, logger: Logger) {
+            self.limits = limits
+            self.compressors = compressors
+            self.counters = counters
+            self.logger = logger
+        }
+    }
+
     private var machine: ConnectionStateMachine
     /// The time the state machine judges rates by; injected so tests can set it.
     private let clock: () -> NIODeadline
     private var assembler: InboundMessageAssembler
-    private let limits: WebSocketLimits
+    private let shared: Shared
+    private var limits: WebSocketLimits { shared.limits }
+    private var compressors: FrameCompressors? { shared.compressors }
+    private var counters: TransportCounters { shared.counters }
+    private var logger: Logger { shared.logger }
     private let deflate: NegotiatedDeflate?
-    private let compressors: FrameCompressors?
-    private let counters: TransportCounters
-    private let onMessage: (Message) -> Void
-    private var onClosed: (() -> Void)?
-    private let logger: Logger
+    /// Given every message and told of the end; dropped once told, which ends the reference
+    /// cycle with a chat session. One reference instead of a closure (and its context) per event.
+    private var receiver: (any WebSocketReceiver)?
     private var pending = 0
     private var readDeferred = false
     private var closeTimer: Scheduled<Void>?
@@ -42,17 +61,25 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
     /// Created on the first compressed message of a client that keeps its compression context.
     private var ownInflater: MessageInflater?
     private var context: ChannelHandlerContext?
-    /// Called when our close frame is written: no data frame may follow it.
-    var onCloseFrameSent: (() -> Void)?
     /// The chat connection, named in this handler's log lines (nil: the echo endpoint).
     var connection: ConnectionID?
-    /// Set: a message over the rate limit is handed here (to be refused) instead of closing,
-    /// up to as many again per second. Not counted as pending.
-    var onRateLimited: ((Message) -> Void)? {
-        didSet { if onRateLimited != nil { machine.refusesOverRate() } }
+    /// From now on a message over the rate limit goes to the receiver's
+    /// `socketReceivedOverRate` (to be refused) instead of closing, up to as many again per
+    /// second. Not counted as pending.
+    func refusesOverRate() {
+        machine.refusesOverRate()
     }
 
-    init(
+    /// For a socket made with closures: a message over the rate goes here (``refusesOverRate()``).
+    var onRateLimited: ((Message) -> Void)? {
+        get { (receiver as? ClosureReceiver)?.overRate }
+        set {
+            (receiver as? ClosureReceiver)?.overRate = newValue
+            if newValue != nil { refusesOverRate() }
+        }
+    }
+
+    convenience init(
         limits: WebSocketLimits,
         deflate: NegotiatedDeflate?,
         compressors: FrameCompressors?,
@@ -62,20 +89,28 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
         onMessage: @escaping (Message) -> Void,
         onClosed: @escaping () -> Void
     ) {
+        self.init(
+            shared: Shared(limits: limits, compressors: compressors, counters: counters, logger: logger), deflate: deflate, clock: clock,
+            receiver: ClosureReceiver(message: onMessage, closed: onClosed))
+    }
+
+    init(
+        shared: Shared,
+        deflate: NegotiatedDeflate?,
+        clock: @escaping () -> NIODeadline = { .now() },
+        receiver: any WebSocketReceiver
+    ) {
+        let limits = shared.limits
         self.machine = ConnectionStateMachine(limits: limits)
         self.clock = clock
-        self.limits = limits
+        self.shared = shared
         self.deflate = deflate
-        self.compressors = compressors
-        self.counters = counters
-        self.onMessage = onMessage
-        self.onClosed = onClosed
+        self.receiver = receiver
         self.assembler = InboundMessageAssembler(
             maximumMessageBytes: limits.maximumMessageBytes,
             maximumFragments: limits.maximumFragments,
             acceptsCompressed: deflate != nil
         )
-        self.logger = logger
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -116,9 +151,9 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
     }
 
     private func reportClosed() {
-        let onClosed = onClosed
-        self.onClosed = nil
-        onClosed?()
+        let receiver = receiver
+        self.receiver = nil
+        receiver?.socketEnded()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -152,10 +187,10 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
 
     private func deliver(_ message: Message, context: ChannelHandlerContext) {
         let action = machine.messageArrived(now: clock())
-        if action == .refuse, let onRateLimited { return onRateLimited(message) }
+        if action == .refuse, let receiver { return receiver.socketReceivedOverRate(message) }
         guard action == .deliver else { return perform(action, context: context) }
         pending += 1
-        onMessage(message)
+        receiver?.socketReceived(message)
     }
 
     /// The message's bytes, inflated when it came compressed; nil after closing for a bad one.
@@ -238,7 +273,7 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
             }
             sendClose(code, reason: reason, dropAfterSending: dropAfterSending, context: context)
         case .replyToClose:
-            onCloseFrameSent?()
+            receiver?.socketSentCloseFrame()
             let peerPayload = frame?.unmaskedData ?? ByteBuffer()
             let reply = CloseCode.reply(toPeerClose: peerPayload)
             counters.countClose(reply)
@@ -252,7 +287,7 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
     }
 
     private func sendClose(_ code: WebSocketErrorCode, reason: String, dropAfterSending: Bool, context: ChannelHandlerContext) {
-        onCloseFrameSent?()
+        receiver?.socketSentCloseFrame()
         logger.debug("closing WebSocket", metadata: ["connection": "\(connection?.description ?? "-")", "code": "\(code)", "reason": "\(reason)"])
         counters.countClose(code)
         let payload = CloseCode.payload(code, reason: reason, allocator: context.channel.allocator)
@@ -269,7 +304,7 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
         }
     }
 
-    /// One message given to `onMessage` is handled: let the client send more if reading was paused.
+    /// One message given to the receiver is handled: let the client send more if reading was paused.
     func messageHandled() {
         pending -= 1
         if readDeferred, pending < limits.maximumPendingMessages, let context {

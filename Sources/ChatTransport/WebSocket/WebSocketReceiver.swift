@@ -1,0 +1,35 @@
+/// Who a ``WebSocketProtocolHandler`` hands its messages and its end to: the chat session,
+/// or closures (``ClosureReceiver``) for the echo endpoint, the fuzzer and tests.
+///
+/// One reference per socket instead of a closure per event: each closure that captures
+/// something is a heap context of its own, per connection (docs/performance.md, "An idle
+/// connection, byte by byte").
+protocol WebSocketReceiver: AnyObject {
+    /// A whole message; ``WebSocketProtocolHandler/messageHandled()`` lets the next one in.
+    func socketReceived(_ message: WebSocketProtocolHandler.Message)
+    /// A message over the rate limit, once ``WebSocketProtocolHandler/refusesOverRate()`` was
+    /// called: to be refused. Not counted as pending.
+    func socketReceivedOverRate(_ message: WebSocketProtocolHandler.Message)
+    /// Our close frame is being written: no data frame may follow it.
+    func socketSentCloseFrame()
+    /// The channel went away; called once, and the socket lets go of its receiver.
+    func socketEnded()
+}
+
+/// A receiver made of closures.
+final class ClosureReceiver: WebSocketReceiver {
+    private let message: (WebSocketProtocolHandler.Message) -> Void
+    private let closed: () -> Void
+    var overRate: ((WebSocketProtocolHandler.Message) -> Void)?
+    var closeFrameSent: (() -> Void)?
+
+    init(message: @escaping (WebSocketProtocolHandler.Message) -> Void, closed: @escaping () -> Void) {
+        self.message = message
+        self.closed = closed
+    }
+
+    func socketReceived(_ message: WebSocketProtocolHandler.Message) { self.message(message) }
+    func socketReceivedOverRate(_ message: WebSocketProtocolHandler.Message) { overRate?(message) }
+    func socketSentCloseFrame() { closeFrameSent?() }
+    func socketEnded() { closed() }
+}
