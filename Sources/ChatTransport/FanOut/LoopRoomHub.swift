@@ -72,8 +72,6 @@ package final class LoopRoomHub {
     /// Delivers one pre-encoded message to every member of `room` on this loop.
     package func deliver(_ message: OutboundChatFrame, room: RoomID) {
         guard let members = rooms[room] else { return }
-        // Members mostly share one variant: keep the last one at hand instead of asking the
-        // message (and its lock) per recipient.
         // A member is only told which of the window's messages it is owed: the bytes are joined
         // per room and written once per member at the flush (``RoomWindow``).
         var window: RoomWindow?

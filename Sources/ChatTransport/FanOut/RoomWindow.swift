@@ -19,9 +19,6 @@ final class RoomWindow {
     @exclusivity(unchecked) var members: [RoomMember] = []
     /// Each variant's frames joined, with where each message starts in it (and, last, the end).
     @exclusivity(unchecked) private var joined: [(variant: FrameVariant, bytes: ByteBuffer, offsets: [Int])] = []
-    /// The last variant asked for whole, and its bytes: most members take one variant and all
-    /// of the window, and this answers them without a search or a slice.
-    @exclusivity(unchecked) private var whole: (variant: FrameVariant, bytes: ByteBuffer)?
     private let allocator: ByteBufferAllocator
 
     init(allocator: ByteBufferAllocator = ByteBufferAllocator()) {
@@ -33,26 +30,20 @@ final class RoomWindow {
         messages.append(message)
         // Joined before the window closed (not done by the fan-out, which joins at the flush):
         // those joins lack this message, so they are made again when next asked for.
-        if !joined.isEmpty {
-            joined.removeAll()
-            whole = nil
-        }
+        if !joined.isEmpty { joined.removeAll() }
         return messages.count - 1
     }
 
     /// The bytes of messages `first ..< first + count` in `variant`: a slice of one buffer
     /// joined once per variant per window.
     func bytes(for variant: FrameVariant, from first: Int, count: Int) -> ByteBuffer {
-        let all = first == 0 && count == messages.count
-        if all, let whole, whole.variant == variant { return whole.bytes }
+        // Asked once per variant per window for the whole (the hub keeps the answer for its
+        // member walk) and for the rare member that owes only a part.
         var index = 0
         while index < joined.count && joined[index].variant != variant { index += 1 }
         if index == joined.count { join(variant) }
         let bytes = joined[index].bytes
-        if all {
-            whole = (variant, bytes)
-            return bytes
-        }
+        if first == 0 && count == messages.count { return bytes }
         let (start, end) = (joined[index].offsets[first], joined[index].offsets[first + count])
         return bytes.getSlice(at: bytes.readerIndex + start, length: end - start)!
     }

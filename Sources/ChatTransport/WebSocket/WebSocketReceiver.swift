@@ -21,7 +21,6 @@ final class ClosureReceiver: WebSocketReceiver {
     private let message: (WebSocketProtocolHandler.Message) -> Void
     private let closed: () -> Void
     var overRate: ((WebSocketProtocolHandler.Message) -> Void)?
-    var closeFrameSent: (() -> Void)?
 
     init(message: @escaping (WebSocketProtocolHandler.Message) -> Void, closed: @escaping () -> Void) {
         self.message = message
@@ -30,6 +29,6 @@ final class ClosureReceiver: WebSocketReceiver {
 
     func socketReceived(_ message: WebSocketProtocolHandler.Message) { self.message(message) }
     func socketReceivedOverRate(_ message: WebSocketProtocolHandler.Message) { overRate?(message) }
-    func socketSentCloseFrame() { closeFrameSent?() }
+    func socketSentCloseFrame() {}
     func socketEnded() { closed() }
 }
