@@ -63,7 +63,7 @@ enum FanOutCostBenchmark {
                 outboundWindowBits: mode == .plain ? nil : 15
             )
             try channel.pipeline.syncOperations.addHandler(sink)
-            try channel.pipeline.syncOperations.addHandler(member)
+            try channel.pipeline.syncOperations.addHandler(StandaloneMemberSocket(member))
             _ = try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
             hub.add(member)
             hub.completeJoin(of: member, history: [], allocator: ByteBufferAllocator())

@@ -86,6 +86,8 @@ enum WebSocketFrameEncoderForTests {
     static func encode(_ frame: WebSocketFrame, into buffer: inout ByteBuffer) {
         var first: UInt8 = frame.fin ? 0x80 : 0
         if frame.rsv1 { first |= 0x40 }
+        if frame.rsv2 { first |= 0x20 }
+        if frame.rsv3 { first |= 0x10 }
         first |= UInt8(webSocketOpcode: frame.opcode)
         buffer.writeInteger(first)
         let length = frame.data.readableBytes

@@ -64,3 +64,27 @@ func v2MessageFrame(_ message: ChatMessage) -> ByteBuffer {
     json.writeStaticString("}")
     return ServerEnvelope.textFrame(String(buffer: json), allocator: .init())
 }
+
+/// The client's end of the wire for tests that speak in frames: a frame written inbound reaches
+/// the socket handler as the bytes a socket would read, and the bytes the handler writes come
+/// back out as frames (``WebSocketFrameWire`` both ways).
+final class FrameBytes: ChannelDuplexHandler {
+    typealias InboundIn = WebSocketFrame
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = WebSocketFrame
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var bytes = ByteBuffer()
+        WebSocketFrameEncoderForTests.encode(unwrapInboundIn(data), into: &bytes)
+        context.fireChannelRead(wrapInboundOut(bytes))
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        var bytes = unwrapOutboundIn(data)
+        while let frame = try? WebSocketFrameWire.frame(from: &bytes, maximumFrameBytes: .max) {
+            context.write(wrapOutboundOut(frame), promise: bytes.readableBytes == 0 ? promise : nil)
+        }
+        precondition(bytes.readableBytes == 0, "the handler wrote part of a frame")
+    }
+}

@@ -42,7 +42,7 @@ import Testing
             speaksV2: v2
         )
         try channel.pipeline.syncOperations.addHandler(counter)
-        try channel.pipeline.syncOperations.addHandler(member)
+        try channel.pipeline.syncOperations.addHandler(StandaloneMemberSocket(member))
         try channel.connect(to: .init(ipAddress: "127.0.0.1", port: 1)).wait()
         return (member, channel, counter)
     }
@@ -203,9 +203,9 @@ import Testing
 
     @Test func aFloodWhileJoiningClosesTheMemberWith1013() throws {
         let hub = makeHub()
-        let (member, _, _) = try makeMember(1)
+        let (member, channel, _) = try makeMember(1)
         var closedWith: WebSocketErrorCode?
-        member.onClose = { code, _ in closedWith = code }
+        try channel.pipeline.syncOperations.handler(type: StandaloneMemberSocket.self).onClose = { code, _ in closedWith = code }
         hub.add(member)
         for seq in 1...4 { hub.deliver(outbound(Int64(seq)), room: room) }
         #expect(closedWith == WebSocketErrorCode(codeNumber: 1013))

@@ -47,6 +47,7 @@ import Testing
             },
             onClosed: { session.closed += 1 }
         )
+        try channel.pipeline.syncOperations.addHandler(FrameBytes())
         try channel.pipeline.syncOperations.addHandler(counter)
         try channel.pipeline.syncOperations.addHandler(handler)
         try channel.connect(to: .init(ipAddress: "127.0.0.1", port: 1)).wait()

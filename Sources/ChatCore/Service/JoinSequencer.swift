@@ -31,16 +31,20 @@ public struct JoinSequencer<Payload> {
         case overflow
     }
 
+    // Every joined connection holds one: the small fields last, so they pack (45 bytes, and
+    // the fields that follow it in a class fill the rest of its last word).
     @usableFromInline var held: [(position: MessagePosition, payload: Payload)] = []
     @usableFromInline var lastDelivered: MessagePosition?
     /// Epochs this connection moved on from; their messages are old. Bounded by the resets seen.
     @usableFromInline var retired: Set<RoomEpoch> = []
+    @usableFromInline let storedHoldLimit: Int32
     public internal(set) var isLive = false
+
     /// The most messages held while waiting for history; a bound on a joining connection's memory.
-    public let holdLimit: Int
+    @inlinable public var holdLimit: Int { Int(storedHoldLimit) }
 
     public init(holdLimit: Int = 10_000) {
-        self.holdLimit = holdLimit
+        self.storedHoldLimit = Int32(clamping: holdLimit)
     }
 
     /// The last position written to the client (history or live), if any.

@@ -8,8 +8,10 @@ enum CredentialExpiry {
     static func schedule(_ expiresAt: Int64?, closing socket: WebSocketProtocolHandler, on channel: any Channel, counters: TransportCounters) {
         guard let expiresAt else { return }
         let remaining = expiresAt - SystemWallClock().millisecondsSinceEpoch()
-        let expiry = channel.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(max(0, remaining))) { [weak socket] in
-            guard let socket else { return }
+        // The socket held strongly (a weak reference costs a side table per connection): the
+        // task is cancelled, and its closure released, when the connection closes.
+        let expiry = channel.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(max(0, remaining))) {
+            guard socket.isOpen else { return }
             counters.countExpiredCredential()
             socket.close(CloseCode.credentialExpired, reason: "token expired: reconnect with a fresh token")
         }

@@ -9,13 +9,12 @@ import Synchronization
 ///
 /// Touched once per join and once per close, never by the fan-out.
 final class LocalConnections: Sendable {
-    /// Closes one connection with a code and reason; safe from any thread.
-    typealias Closer = @Sendable (WebSocketErrorCode, String) -> Void
-
     private struct Entry {
         let user: UserName
         let room: RoomID
-        let close: Closer
+        /// The socket itself rather than a closure that closes it: a closure's context would be
+        /// one more allocation per connection.
+        let socket: NIOLoopBound<WebSocketProtocolHandler>
     }
 
     private let entries = Mutex<[ConnectionID: Entry]>([:])
@@ -25,8 +24,9 @@ final class LocalConnections: Sendable {
         self.counters = counters
     }
 
-    func add(_ connection: ConnectionID, user: UserName, room: RoomID, close: @escaping Closer) {
-        entries.withLock { $0[connection] = Entry(user: user, room: room, close: close) }
+    /// Lists `socket` until ``remove(_:)``, which the socket's end calls.
+    func add(_ connection: ConnectionID, user: UserName, room: RoomID, socket: NIOLoopBound<WebSocketProtocolHandler>) {
+        entries.withLock { $0[connection] = Entry(user: user, room: room, socket: socket) }
         counters.countConnection(1)
     }
 
@@ -41,9 +41,11 @@ final class LocalConnections: Sendable {
     /// Closes every connection of `user` with `code` and `reason`; returns how many.
     @discardableResult
     func disconnect(_ user: UserName, code: WebSocketErrorCode, reason: String) -> Int {
-        let closers = entries.withLock { entries in entries.values.filter { $0.user == user }.map(\.close) }
-        for close in closers { close(code, reason) }
-        return closers.count
+        let sockets = entries.withLock { entries in entries.values.filter { $0.user == user }.map(\.socket) }
+        for socket in sockets {
+            socket.eventLoop.execute { socket.value.close(code, reason: reason) }
+        }
+        return sockets.count
     }
 
     /// Connections per user per room, for the heartbeat and the admin API.

@@ -83,9 +83,8 @@ public final class WebSocketEchoServer: Service {
                 )
             }
         }
-        // The same upgrader and frame codec as the chat's joins, so Autobahn tests what chatd runs.
+        // The same upgrader and socket handler as the chat's joins, so Autobahn tests what chatd runs.
         let upgrader = WebSocketUpgrader<Void>(
-            maximumFrameBytes: limits.maximumMessageBytes,
             shouldUpgrade: { channel, head in
                 var headers = HTTPHeaders()
                 if let negotiated = negotiate(head) { headers.add(name: "Sec-WebSocket-Extensions", value: negotiated.responseHeaderValue) }

@@ -103,7 +103,6 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
             let upgrader = JoinUpgrader(
                 service: service,
                 access: access,
-                maximumFrameBytes: configuration.maximumEnvelopeBytes,
                 deflate: compressors?.settings,
                 origins: configuration.originPolicy,
                 trustedProxies: configuration.abuseLimits.trustedProxies,
@@ -205,23 +204,21 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
         let session = ChatSession(service: service, hub: hub, member: member, options: options, eventLoop: channel.eventLoop, logger: logger)
         session.connections = connections
         let socket = WebSocketProtocolHandler(shared: options.speaksV2 ? sockets.v2 : sockets.seed, deflate: deflate, receiver: session)
-        socket.connection = connection
         session.socket = socket
         if options.speaksV2 { socket.refusesOverRate() }
-        member.onClose = { [weak socket] code, reason in socket?.close(code, reason: reason) }
-        // Nearest the socket, so the fan-out's writes pass no other handler; behind TLS, just
-        // after it (what the member writes must still be encrypted).
-        let tls = try? channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)
-        try channel.pipeline.syncOperations.addHandler(member, position: tls.map { .after($0) } ?? .first)
-        try channel.pipeline.syncOperations.addHandler(socket)
+        // The only handler after the upgrade (behind TLS, when there is TLS): the member writes
+        // through its context, so the fan-out's writes pass no other handler.
+        do {
+            try channel.pipeline.syncOperations.addHandler(socket)
+        } catch {
+            session.socket = nil  // the socket never started, so it will never end: break the cycle here
+            throw error
+        }
         CredentialExpiry.schedule(expiresAt, closing: socket, on: channel, counters: counters)
         if let connections {
-            // Held until the socket reports itself closed (`onClosed`, above), when the entry
-            // (and with it the socket) is dropped.
-            let bound = NIOLoopBound(socket, eventLoop: channel.eventLoop)
-            connections.add(connection, user: user, room: room) { code, reason in
-                bound.eventLoop.execute { bound.value.close(code, reason: reason) }
-            }
+            // Held until the socket ends (the session's `socketEnded`), when the entry (and with
+            // it the socket) is dropped.
+            connections.add(connection, user: user, room: room, socket: NIOLoopBound(socket, eventLoop: channel.eventLoop))
         }
         session.start()
     }

@@ -4,19 +4,17 @@ import NIOWebSocket
 
 /// One joined WebSocket connection as the fan-out sees it. Lives on its channel's event loop.
 ///
-/// It is also the pipeline's outermost outbound handler (next to the socket), so pre-framed
-/// bytes from the fan-out are written straight to the socket, bypassing the frame encoder. A
-/// delivery only records what the member is owed of its room's flush window (``RoomWindow``);
-/// each recipient's work per flush is one `write` of a slice of bytes shared by the room.
+/// It writes through the context of its socket's handler (``RoomMemberSocket``), the one
+/// handler next to the socket, so pre-framed bytes from the fan-out go straight to the socket;
+/// not a handler itself, which spares every connection a pipeline context. A delivery only
+/// records what the member is owed of its room's flush window (``RoomWindow``); each
+/// recipient's work per flush is one `write` of a slice of bytes shared by the room.
 ///
 /// The fields the fan-out touches per recipient are `@exclusivity(unchecked)`: the member lives
 /// on its event loop and none of them is ever accessed while another access to it is open, so
 /// the runtime's dynamic check (`swift_beginAccess`: 234 of the fan-out's 1,719 instructions per
 /// delivery; docs/performance.md, "Profile next to nginx+nchan") only cost time.
-package final class RoomMember: ChannelOutboundHandler, RemovableChannelHandler {
-    package typealias OutboundIn = ByteBuffer
-    package typealias OutboundOut = ByteBuffer
-
+package final class RoomMember {
     // Stored in this order on purpose: Swift lays a class's fields out as declared, so the
     // small ones sit together instead of each padding to eight bytes (16 B a member).
     let connection: ConnectionID
@@ -39,13 +37,18 @@ package final class RoomMember: ChannelOutboundHandler, RemovableChannelHandler 
     @exclusivity(unchecked) unowned(unsafe) private var window: RoomWindow?
     /// Since when its outbound queue has been over the limit (``SlowConsumerPolicy``).
     @exclusivity(unchecked) var overLimitSince: NIODeadline?
+    /// 32 bits, to sit in the padding after `overLimitSince` (8 B a member).
+    private var storedSlot: Int32 = -1
     /// Its queued bytes as last reported to the ``OutboundBudget``.
     @exclusivity(unchecked) var budgetedBytes = 0
-    /// Index in the loop hub's member list for `room`; -1 when not listed.
-    var slot = -1
-    /// How the member is told to close (wired to the socket handler).
-    var onClose: ((WebSocketErrorCode, String) -> Void)?
+    /// The socket handler's context, while it is in the pipeline.
     @exclusivity(unchecked) private var context: ChannelHandlerContext?
+
+    /// Index in the loop hub's member list for `room`; -1 when not listed.
+    var slot: Int {
+        get { Int(storedSlot) }
+        set { storedSlot = Int32(newValue) }
+    }
 
     /// The permessage-deflate window this client takes compressed messages with; nil: plain.
     var outboundWindowBits: UInt8? { variant.windowBits }
@@ -58,21 +61,24 @@ package final class RoomMember: ChannelOutboundHandler, RemovableChannelHandler 
         self.sequencer = JoinSequencer(holdLimit: holdLimit)
     }
 
-    package func handlerAdded(context: ChannelHandlerContext) {
+    /// From now on the member writes through `context`: its ``RoomMemberSocket``'s, which is
+    /// added to the pipeline (the handler's `handlerAdded`).
+    package func attach(to context: ChannelHandlerContext) {
         self.context = context
     }
 
-    package func handlerRemoved(context: ChannelHandlerContext) {
-        self.context = nil
+    /// The socket handler left the pipeline: nothing more is written.
+    package func detach() {
+        context = nil
     }
 
     var isActive: Bool { context?.channel.isActive ?? false }
 
-    /// Every write from the handlers behind this one (acknowledgements, pongs, the close
-    /// frame) goes out after the room messages the member is owed, in the order they happened.
-    package func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if owedCount > 0 { writeOwed(to: context) }
-        context.write(data, promise: promise)
+    /// Writes the room messages the member is owed so far; the socket calls it before each frame
+    /// of its own (acknowledgements, pongs, the close frame), so those go out after the
+    /// messages, in the order they happened.
+    package func writeOwedBeforeOwnWrite() {
+        if owedCount > 0, let context { writeOwed(to: context) }
     }
 
     /// Queues a complete frame for the socket, after what the member is owed. Not flushed: the
@@ -80,7 +86,7 @@ package final class RoomMember: ChannelOutboundHandler, RemovableChannelHandler 
     package func writeFrame(_ frame: ByteBuffer) {
         guard let context, !stoppedWriting else { return }
         if owedCount > 0 { writeOwed(to: context) }
-        context.write(wrapOutboundOut(frame), promise: nil)
+        context.write(NIOAny(frame), promise: nil)
     }
 
     package func flush() {
@@ -117,7 +123,7 @@ package final class RoomMember: ChannelOutboundHandler, RemovableChannelHandler 
         let (first, count) = (Int(owedFirst), Int(owedCount))
         owedCount = 0
         for index in first..<first + count {
-            context.write(wrapOutboundOut(window.messages[index].frame(for: variant)), promise: nil)
+            context.write(NIOAny(window.messages[index].frame(for: variant)), promise: nil)
         }
     }
 
@@ -139,11 +145,11 @@ package final class RoomMember: ChannelOutboundHandler, RemovableChannelHandler 
             let bytes = whole ?? window!.bytes(for: variant, from: Int(owedFirst), count: Int(owedCount))
             owedCount = 0
             guard flushing else {
-                context.write(wrapOutboundOut(bytes), promise: nil)
+                context.write(NIOAny(bytes), promise: nil)
                 return nil
             }
             // One pass down the pipeline for the write and its flush.
-            context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+            context.writeAndFlush(NIOAny(bytes), promise: nil)
             return backlog(context)
         }
         return flushing ? backlogAfterFlushing(context) : nil
@@ -174,9 +180,11 @@ package final class RoomMember: ChannelOutboundHandler, RemovableChannelHandler 
         return try? channel.syncOptions?.getOption(.bufferedWritableBytes)
     }
 
+    /// Closes the member's socket with `code` (a slow consumer, a flood while joining). Its
+    /// handler is found from the context, so the member holds no closure or reference for it.
     func close(_ code: WebSocketErrorCode, reason: String) {
         stopWriting()
-        onClose?(code, reason)
+        (context?.handler as? any RoomMemberSocket)?.closeForMember(code, reason: reason)
     }
 
     func stopWriting() {

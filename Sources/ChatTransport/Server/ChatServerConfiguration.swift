@@ -92,6 +92,8 @@ public struct ChatServerConfiguration: Sendable {
     var webSocketLimits: WebSocketLimits {
         WebSocketLimits(
             maximumMessageBytes: maximumMessageBytes,
+            // One frame limit for seed and chat.v2 sockets: a chat.v2 envelope's.
+            maximumFrameBytes: maximumEnvelopeBytes,
             maximumPendingMessages: maximumPendingInboundMessages,
             closeTimeout: closeTimeout,
             pingInterval: pingInterval,

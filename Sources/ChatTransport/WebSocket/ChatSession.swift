@@ -52,17 +52,20 @@ final class ChatSession {
     /// The server's logger, shared: each line names the connection itself. Metadata set on a
     /// per-connection copy would give every idle connection its own log handler and metadata.
     private let logger: Logger
-    weak var socket: WebSocketProtocolHandler?
+    /// Strong: the socket holds the session as its receiver only until it ends, and a weak
+    /// reference would cost every connection a side table.
+    var socket: WebSocketProtocolHandler?
     /// The admin API's registry this connection is listed in; left when the socket closes.
     var connections: LocalConnections?
 
-    private var phase = Phase.joining
-    private var entered = false
     private var ticket: RoomHub.Ticket?
     /// Messages the client sent that are not published yet; bounded by the socket's read pausing.
     /// An array, emptied to `[]`, so an idle connection holds no storage for it (a
     /// `CircularBuffer` allocates 16 slots up front: 560 bytes per connection).
     private var outbox: [Post] = []
+    // The one-byte fields together at the end, where they pack (16 B a connection).
+    private var phase = Phase.joining
+    private var entered = false
     private var publishing = false
     private var socketClosed = false
 
@@ -328,5 +331,19 @@ extension ChatSession: WebSocketReceiver {
     func socketEnded() {
         connections?.remove(member.connection)
         channelClosed()
+    }
+
+    var connection: ConnectionID? { member.connection }
+
+    func socketAttached(to context: ChannelHandlerContext) {
+        member.attach(to: context)
+    }
+
+    func socketDetached() {
+        member.detach()
+    }
+
+    func socketWillWrite() {
+        member.writeOwedBeforeOwnWrite()
     }
 }

@@ -8,7 +8,7 @@ import NIOWebSocket
 ///
 /// (The deadline to the 101 is the HTTP side's: ``RequestDeadline``.)
 struct ConnectionStateMachine {
-    enum State: Equatable {
+    enum State: UInt8, Equatable {
         case open
         /// We sent a close frame and wait for the peer's.
         case closeSent
@@ -42,18 +42,25 @@ struct ConnectionStateMachine {
         case closeConnection
     }
 
-    private(set) var state = State.open
-    private let pingInterval: TimeAmount?
-    private let idleTimeout: TimeAmount
+    // Every connection holds one of these: the limits as tick counts rather than copies of the
+    // durations, and the fields in an order that packs them (42 bytes).
+    private var silentTicks: Int32 = 0
+    /// Silent ping ticks after which the peer counts as gone: the idle timeout in ping
+    /// intervals, rounded up; 0 without pings.
+    private let silentTicksToIdle: Int32
     private var rateLimiter: MessageRateLimiter?
     /// Messages over the rate that may still be refused one by one (``refusesOverRate()``).
     private var refusalLimiter: MessageRateLimiter?
+    private(set) var state = State.open
     private var heardSinceLastTick = false
-    private var silentTicks = 0
 
     init(limits: WebSocketLimits) {
-        pingInterval = limits.pingInterval
-        idleTimeout = limits.idleTimeout
+        if let pingInterval = limits.pingInterval, pingInterval.nanoseconds > 0 {
+            let ticks = (max(0, limits.idleTimeout.nanoseconds) + pingInterval.nanoseconds - 1) / pingInterval.nanoseconds
+            silentTicksToIdle = Int32(clamping: max(1, ticks))
+        } else {
+            silentTicksToIdle = 0
+        }
         rateLimiter = limits.maximumMessagesPerSecond.map(MessageRateLimiter.init(messagesPerSecond:))
     }
 
@@ -108,14 +115,14 @@ struct ConnectionStateMachine {
     /// Every ping interval: a peer heard from is left alone; a silent one is pinged, and one
     /// silent for the idle timeout (a half-open TCP connection, a frozen client) is dropped.
     mutating func pingIntervalElapsed() -> Action {
-        guard state == .open, let pingInterval else { return .none }
+        guard state == .open, silentTicksToIdle > 0 else { return .none }
         if heardSinceLastTick {
             heardSinceLastTick = false
             silentTicks = 0
             return .none
         }
         silentTicks += 1
-        if Int64(silentTicks) * pingInterval.nanoseconds >= idleTimeout.nanoseconds {
+        if silentTicks >= silentTicksToIdle {
             return startClose(.goingAway, reason: "no answer to pings", dropAfterSending: true, cause: .idle)
         }
         return .sendPing(UInt64(silentTicks))

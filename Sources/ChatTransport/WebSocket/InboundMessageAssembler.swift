@@ -30,9 +30,24 @@ struct InboundMessageAssembler {
     let maximumFragments: Int
     /// Whether permessage-deflate was negotiated, which gives RSV1 its meaning.
     let acceptsCompressed: Bool
-    private var partial: (isText: Bool, compressed: Bool, data: ByteBuffer, fragments: Int)?
-    /// Follows a fragmented, uncompressed text message fragment by fragment.
-    private var utf8 = UTF8StreamValidator()
+    /// The message being reassembled: boxed, so that a connection between messages holds 8
+    /// bytes for it rather than the 48 of its fields.
+    private var partial: Partial?
+
+    private final class Partial {
+        let isText: Bool
+        let compressed: Bool
+        var data: ByteBuffer
+        var fragments = 1
+        /// Follows an uncompressed text message fragment by fragment.
+        var utf8 = UTF8StreamValidator()
+
+        init(isText: Bool, compressed: Bool, data: ByteBuffer) {
+            self.isText = isText
+            self.compressed = compressed
+            self.data = data
+        }
+    }
 
     init(maximumMessageBytes: Int, maximumFragments: Int = 1_024, acceptsCompressed: Bool = false) {
         self.maximumMessageBytes = maximumMessageBytes
@@ -60,29 +75,25 @@ struct InboundMessageAssembler {
             if frame.fin {
                 return frame.opcode == .text ? .text(data, compressed: frame.rsv1) : .binary(data, compressed: frame.rsv1)
             }
-            partial = (frame.opcode == .text, frame.rsv1, data, 1)
-            if frame.opcode == .text && !frame.rsv1 {
-                utf8 = UTF8StreamValidator()
-                guard utf8.feed(data.readableBytesView) else { throw .invalidUTF8 }
+            let message = Partial(isText: frame.opcode == .text, compressed: frame.rsv1, data: data)
+            partial = message
+            if message.isText && !message.compressed {
+                guard message.utf8.feed(data.readableBytesView) else { throw .invalidUTF8 }
             }
             return .incomplete
         case .continuation:
-            guard var message = partial else { throw .protocolViolation("continuation frame without a message to continue") }
+            guard let message = partial else { throw .protocolViolation("continuation frame without a message to continue") }
             let fragment = frame.unmaskedData
             try checkSize(message.data.readableBytes + fragment.readableBytes)
             message.fragments += 1
             guard message.fragments <= maximumFragments else { throw .tooLarge("more than \(maximumFragments) fragments") }
             if message.isText && !message.compressed {
-                guard utf8.feed(fragment.readableBytesView), !frame.fin || utf8.isAtCharacterBoundary else { throw .invalidUTF8 }
+                guard message.utf8.feed(fragment.readableBytesView), !frame.fin || message.utf8.isAtCharacterBoundary else { throw .invalidUTF8 }
             }
-            partial = nil  // release the buffer's uniqueness before appending
-            var data = message.data
-            data.writeImmutableBuffer(fragment)
-            guard frame.fin else {
-                partial = (message.isText, message.compressed, data, message.fragments)
-                return .incomplete
-            }
-            return message.isText ? .text(data, compressed: message.compressed) : .binary(data, compressed: message.compressed)
+            message.data.writeImmutableBuffer(fragment)
+            guard frame.fin else { return .incomplete }
+            partial = nil
+            return message.isText ? .text(message.data, compressed: message.compressed) : .binary(message.data, compressed: message.compressed)
         default:
             throw .protocolViolation("reserved opcode \(frame.opcode)")
         }

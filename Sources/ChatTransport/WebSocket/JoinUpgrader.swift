@@ -25,7 +25,6 @@ struct JoinUpgrader: NIOTypedHTTPServerProtocolUpgrader {
     init(
         service: ChatService,
         access: AccessControl,
-        maximumFrameBytes: Int,
         deflate: PerMessageDeflateSettings?,
         origins: OriginPolicy,
         trustedProxies: Set<String>,
@@ -35,7 +34,6 @@ struct JoinUpgrader: NIOTypedHTTPServerProtocolUpgrader {
     ) {
         self.admission = admission
         self.inner = WebSocketUpgrader(
-            maximumFrameBytes: maximumFrameBytes,
             shouldUpgrade: { channel, head in
                 let promise = channel.eventLoop.makePromise(of: JoinAdmission.self)
                 let client = ClientAddress.of(head, on: channel, trustedProxies: trustedProxies)

@@ -4,18 +4,19 @@ import NIOCore
 import NIOWebSocket
 
 /// The protocol side of one WebSocket connection, shared by chat sessions and the conformance
-/// echo endpoint: reassembles and inflates messages and maps every broken rule to its close
-/// code; the lifecycle (close handshake both ways, pings and the idle timeout, the frame
+/// echo endpoint: reads frames off the socket's bytes and writes its own (``WebSocketFrameWire``;
+/// one handler per connection instead of NIO's decoder and encoder beside it), reassembles and
+/// inflates messages and maps every broken rule to its close code; the lifecycle (close handshake both ways, pings and the idle timeout, the frame
 /// rate) is decided by a ``ConnectionStateMachine``, whose actions this handler carries out.
 ///
 /// Whole messages go to the ``WebSocketReceiver``; reading pauses while
 /// `maximumPendingMessages` of them await ``messageHandled()``, so a fast sender is slowed by TCP
 /// flow control instead of growing memory. The receiver hears `socketEnded` once, when the
 /// channel goes away.
-final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = WebSocketFrame
-    typealias OutboundIn = WebSocketFrame
-    typealias OutboundOut = WebSocketFrame
+final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHandler, RoomMemberSocket {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     enum Message {
         case text(String)
@@ -29,40 +30,53 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
         let compressors: FrameCompressors?
         let counters: TransportCounters
         let logger: Logger
+        /// The time the state machine judges rates by; injectable for tests.
+        let clock: @Sendable () -> NIODeadline
 
-        init(limits: WebSocketLimits, compressors: FrameCompressors?, counters: TransportCounters, logger: Logger) {
+        init(
+            limits: WebSocketLimits, compressors: FrameCompressors?, counters: TransportCounters, logger: Logger,
+            clock: @escaping @Sendable () -> NIODeadline = { .now() }
+        ) {
             self.limits = limits
             self.compressors = compressors
             self.counters = counters
             self.logger = logger
+            self.clock = clock
         }
     }
 
+    // Every connection holds one of these for its whole life: the fields are declared largest
+    // first, so the small ones share the tail instead of each padding to eight bytes.
     private var machine: ConnectionStateMachine
-    /// The time the state machine judges rates by; injected so tests can set it.
-    private let clock: () -> NIODeadline
     private var assembler: InboundMessageAssembler
+    /// The start of a frame whose remaining bytes have not arrived; nil between frames. A copy,
+    /// so that an idle connection pins no receive buffer.
+    private var partial: ByteBuffer?
+    /// The one timer: the next ping tick while open, then the close timeout. A callback to this
+    /// handler itself, so it is one entry in its loop's timer queue (a `RepeatedTask` costs a
+    /// task object, a promise and two closures per connection, a `Scheduled` 25 bytes more).
+    private var timer: NIOScheduledCallback?
+    /// Given every message and told of the end; dropped once told, which ends the reference
+    /// cycle with a chat session. One reference instead of a closure (and its context) per event.
+    private var receiver: (any WebSocketReceiver)?
     private let shared: Shared
     private var limits: WebSocketLimits { shared.limits }
     private var compressors: FrameCompressors? { shared.compressors }
     private var counters: TransportCounters { shared.counters }
     private var logger: Logger { shared.logger }
-    private let deflate: NegotiatedDeflate?
-    /// Given every message and told of the end; dropped once told, which ends the reference
-    /// cycle with a chat session. One reference instead of a closure (and its context) per event.
-    private var receiver: (any WebSocketReceiver)?
-    private var pending = 0
-    private var readDeferred = false
-    private var closeTimer: Scheduled<Void>?
-    /// The next ping tick: a callback to this handler itself, so an idle connection's timer is
-    /// one entry in its loop's timer queue (a `RepeatedTask` costs a task object, a promise and
-    /// two closures per connection).
-    private var pingTick: NIOScheduledCallback?
     /// Created on the first compressed message of a client that keeps its compression context.
     private var ownInflater: MessageInflater?
     private var context: ChannelHandlerContext?
-    /// The chat connection, named in this handler's log lines (nil: the echo endpoint).
-    var connection: ConnectionID?
+    /// Messages handed to the receiver and not yet handled.
+    private var pending: Int32 = 0
+    private let deflate: NegotiatedDeflate?
+    private var readDeferred = false
+    /// Set at the first frame that cannot be decoded: later bytes only drop the connection
+    /// (its close frame is out; nothing the peer sends after garbage is trusted).
+    private var undecodable = false
+    /// Whether the socket is in its pipeline and no close has begun.
+    var isOpen: Bool { context != nil && machine.isOpen }
+
     /// From now on a message over the rate limit goes to the receiver's
     /// `socketReceivedOverRate` (to be refused) instead of closing, up to as many again per
     /// second. Not counted as pending.
@@ -85,24 +99,21 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
         compressors: FrameCompressors?,
         counters: TransportCounters,
         logger: Logger,
-        clock: @escaping () -> NIODeadline = { .now() },
         onMessage: @escaping (Message) -> Void,
         onClosed: @escaping () -> Void
     ) {
         self.init(
-            shared: Shared(limits: limits, compressors: compressors, counters: counters, logger: logger), deflate: deflate, clock: clock,
+            shared: Shared(limits: limits, compressors: compressors, counters: counters, logger: logger), deflate: deflate,
             receiver: ClosureReceiver(message: onMessage, closed: onClosed))
     }
 
     init(
         shared: Shared,
         deflate: NegotiatedDeflate?,
-        clock: @escaping () -> NIODeadline = { .now() },
         receiver: any WebSocketReceiver
     ) {
         let limits = shared.limits
         self.machine = ConnectionStateMachine(limits: limits)
-        self.clock = clock
         self.shared = shared
         self.deflate = deflate
         self.receiver = receiver
@@ -115,24 +126,33 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        receiver?.socketAttached(to: context)
         schedulePingTick(on: context.eventLoop)
     }
 
     private func schedulePingTick(on eventLoop: any EventLoop) {
         guard let interval = limits.pingInterval else { return }
-        pingTick = try? eventLoop.scheduleCallback(in: interval, handler: PingTick(handler: NIOLoopBound(self, eventLoop: eventLoop)))
+        timer = try? eventLoop.scheduleCallback(in: interval, handler: SocketTimer(handler: NIOLoopBound(self, eventLoop: eventLoop), isCloseTimeout: false))
     }
 
     /// The ping interval elapsed: ping a silent peer (or drop it), then wait for the next tick.
     fileprivate func pingIntervalElapsed() {
-        pingTick = nil
+        timer = nil
         guard let context else { return }
         perform(machine.pingIntervalElapsed(), context: context)
         if self.context != nil, machine.isOpen { schedulePingTick(on: context.eventLoop) }
     }
 
+    /// Our close frame went unanswered for the close timeout.
+    fileprivate func closeTimeoutElapsed() {
+        timer = nil
+        guard let context else { return }
+        perform(machine.closeTimeoutElapsed(), context: context)
+    }
+
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        receiver?.socketDetached()
         stopTimers()
         reportClosed()
     }
@@ -145,9 +165,8 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
     }
 
     private func stopTimers() {
-        closeTimer?.cancel()
-        pingTick?.cancel()
-        pingTick = nil
+        timer?.cancel()
+        timer = nil
     }
 
     private func reportClosed() {
@@ -156,11 +175,51 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
         receiver?.socketEnded()
     }
 
+    /// The capacity of the buffer held for an incomplete frame (0: none); for the tests.
+    var heldCapacity: Int { partial?.capacity ?? 0 }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !undecodable else { return context.close(promise: nil) }
+        var buffer = unwrapInboundIn(data)
+        let ownsBuffer = partial != nil
+        if var held = partial {
+            partial = nil  // `held` is then the storage's only owner: appending does not copy it
+            held.writeBuffer(&buffer)
+            buffer = held
+        }
+        do throws(NIOWebSocketError) {
+            while let frame = try WebSocketFrameWire.frame(from: &buffer, maximumFrameBytes: limits.maximumFrameBytes) {
+                frameArrived(frame, context: context)
+            }
+        } catch {
+            undecodable = true
+            if error == .invalidFrameLength {
+                close(.messageTooLarge, reason: "frame exceeds the size limit")
+            } else {
+                close(.protocolError, reason: "malformed frame")
+            }
+            return
+        }
+        guard buffer.readableBytes > 0 else { return }
+        if ownsBuffer {
+            // Our own copy already: keep it, dropping the frames read off its front once they
+            // outweigh what is left (so a stream that always ends mid-frame stays bounded, and
+            // each byte is moved a bounded number of times).
+            if buffer.readerIndex > buffer.readableBytes { buffer.discardReadBytes() }
+            partial = buffer
+            return
+        }
+        // A copy, not the slice: the slice would keep the channel's receive buffer from being reused.
+        var held = context.channel.allocator.buffer(capacity: buffer.readableBytes)
+        held.writeBuffer(&buffer)
+        partial = held
+    }
+
+    private func frameArrived(_ frame: WebSocketFrame, context: ChannelHandlerContext) {
         machine.frameArrived()
         let output: InboundMessageAssembler.Output
         do throws(InboundMessageAssembler.Failure) {
-            output = try assembler.receive(unwrapInboundIn(data))
+            output = try assembler.receive(frame)
         } catch {
             switch error {
             case .protocolViolation(let reason): return close(.protocolError, reason: reason)
@@ -186,7 +245,7 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
     }
 
     private func deliver(_ message: Message, context: ChannelHandlerContext) {
-        let action = machine.messageArrived(now: clock())
+        let action = machine.messageArrived(now: shared.clock())
         if action == .refuse, let receiver { return receiver.socketReceivedOverRate(message) }
         guard action == .deliver else { return perform(action, context: context) }
         pending += 1
@@ -227,9 +286,9 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
         if let deflate, let compressors,
             let compressed = compressors.compressedPayload(payload, windowBits: deflate.serverMaxWindowBits, allocator: context.channel.allocator)
         {
-            context.write(wrapOutboundOut(WebSocketFrame(fin: true, rsv1: true, opcode: opcode, data: compressed)), promise: nil)
+            context.write(prepareWrite(WebSocketFrame(fin: true, rsv1: true, opcode: opcode, data: compressed), context), promise: nil)
         } else {
-            context.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: opcode, data: payload)), promise: nil)
+            context.write(prepareWrite(WebSocketFrame(fin: true, opcode: opcode, data: payload), context), promise: nil)
         }
         context.flush()
     }
@@ -237,7 +296,7 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
     private func handleControl(_ frame: WebSocketFrame, context: ChannelHandlerContext) {
         switch frame.opcode {
         case .ping, .pong:
-            perform(machine.pingOrPongArrived(isPing: frame.opcode == .ping, now: clock()), context: context, frame: frame)
+            perform(machine.pingOrPongArrived(isPing: frame.opcode == .ping, now: shared.clock()), context: context, frame: frame)
         case .connectionClose:
             perform(machine.closeArrived(), context: context, frame: frame)
         default:
@@ -259,11 +318,11 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
             break
         case .sendPong:
             let pong = WebSocketFrame(fin: true, opcode: .pong, data: frame?.unmaskedData ?? ByteBuffer())
-            context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
+            context.writeAndFlush(prepareWrite(pong, context), promise: nil)
         case .sendPing(let tick):
             var payload = context.channel.allocator.buffer(capacity: 8)
             payload.writeInteger(tick)
-            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .ping, data: payload)), promise: nil)
+            context.writeAndFlush(prepareWrite(WebSocketFrame(fin: true, opcode: .ping, data: payload), context), promise: nil)
         case .sendClose(let code, let reason, let dropAfterSending, let cause):
             switch cause {
             case .messageRate: counters.countRateLimited()
@@ -279,42 +338,51 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
             counters.countClose(reply)
             let payload = CloseCode.payload(reply, reason: "", allocator: context.channel.allocator)
             let loopBound = context.loopBound
-            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: payload)))
+            context.writeAndFlush(prepareWrite(WebSocketFrame(fin: true, opcode: .connectionClose, data: payload), context))
                 .whenComplete { _ in loopBound.value.close(promise: nil) }
         case .closeConnection:
             context.close(promise: nil)
         }
     }
 
+    /// Lets the receiver write what must precede a frame of ours (the room messages its member
+    /// is owed), then gives the frame as bytes for the socket.
+    private func prepareWrite(_ frame: WebSocketFrame, _ context: ChannelHandlerContext) -> NIOAny {
+        receiver?.socketWillWrite()
+        return wrapOutboundOut(WebSocketFrameWire.bytes(of: frame, allocator: context.channel.allocator))
+    }
+
     private func sendClose(_ code: WebSocketErrorCode, reason: String, dropAfterSending: Bool, context: ChannelHandlerContext) {
         receiver?.socketSentCloseFrame()
-        logger.debug("closing WebSocket", metadata: ["connection": "\(connection?.description ?? "-")", "code": "\(code)", "reason": "\(reason)"])
+        logger.debug("closing WebSocket", metadata: ["connection": "\(receiver?.connection?.description ?? "-")", "code": "\(code)", "reason": "\(reason)"])
         counters.countClose(code)
         let payload = CloseCode.payload(code, reason: reason, allocator: context.channel.allocator)
-        let sent = context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: payload)))
+        let sent = context.writeAndFlush(prepareWrite(WebSocketFrame(fin: true, opcode: .connectionClose, data: payload), context))
         let loopBound = context.loopBound
         if dropAfterSending {
             sent.whenComplete { _ in loopBound.value.close(promise: nil) }
         }
-        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-        closeTimer = context.eventLoop.assumeIsolated().scheduleTask(in: limits.closeTimeout) {
-            let handler = handler.value
-            guard let context = handler.context else { return }
-            handler.perform(handler.machine.closeTimeoutElapsed(), context: context)
-        }
+        // The ping tick gives way to the close timeout: nothing is pinged once closing.
+        timer?.cancel()
+        timer = try? context.eventLoop.scheduleCallback(
+            in: limits.closeTimeout, handler: SocketTimer(handler: NIOLoopBound(self, eventLoop: context.eventLoop), isCloseTimeout: true))
+    }
+
+    func closeForMember(_ code: WebSocketErrorCode, reason: String) {
+        close(code, reason: reason)
     }
 
     /// One message given to the receiver is handled: let the client send more if reading was paused.
     func messageHandled() {
         pending -= 1
-        if readDeferred, pending < limits.maximumPendingMessages, let context {
+        if readDeferred, Int(pending) < limits.maximumPendingMessages, let context {
             readDeferred = false
             context.read()
         }
     }
 
     func read(context: ChannelHandlerContext) {
-        if pending >= limits.maximumPendingMessages {
+        if Int(pending) >= limits.maximumPendingMessages {
             readDeferred = true
         } else {
             context.read()
@@ -323,14 +391,10 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         switch error {
-        case NIOWebSocketError.invalidFrameLength:
-            close(.messageTooLarge, reason: "frame exceeds the size limit")
-        case is NIOWebSocketError:
-            close(.protocolError, reason: "malformed frame")
         case is IOError:
             context.close(promise: nil)  // the peer is gone (reset, broken pipe): nothing to say to it
         default:
-            logger.debug("WebSocket channel error", metadata: ["connection": "\(connection?.description ?? "-")", "error": "\(error)"])
+            logger.debug("WebSocket channel error", metadata: ["connection": "\(receiver?.connection?.description ?? "-")", "error": "\(error)"])
             close(.protocolError, reason: "malformed frame")
             context.close(promise: nil)
         }
@@ -351,11 +415,17 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
     }
 }
 
-/// A ping tick's callback: three words, stored in the loop's timer queue without a box.
-private struct PingTick: NIOScheduledCallbackHandler, Sendable {
+/// The socket's timer callback: a ping tick or the close timeout. Four words, stored in the
+/// loop's timer queue without a box.
+private struct SocketTimer: NIOScheduledCallbackHandler, Sendable {
     let handler: NIOLoopBound<WebSocketProtocolHandler>
+    let isCloseTimeout: Bool
 
     func handleScheduledCallback(eventLoop: some EventLoop) {
-        handler.value.pingIntervalElapsed()
+        if isCloseTimeout {
+            handler.value.closeTimeoutElapsed()
+        } else {
+            handler.value.pingIntervalElapsed()
+        }
     }
 }

@@ -1,3 +1,6 @@
+import ChatCore
+import NIOCore
+
 /// Who a ``WebSocketProtocolHandler`` hands its messages and its end to: the chat session,
 /// or closures (``ClosureReceiver``) for the echo endpoint, the fuzzer and tests.
 ///
@@ -14,6 +17,21 @@ protocol WebSocketReceiver: AnyObject {
     func socketSentCloseFrame()
     /// The channel went away; called once, and the socket lets go of its receiver.
     func socketEnded()
+    /// The chat connection, named in the socket's log lines (nil: the echo endpoint).
+    var connection: ConnectionID? { get }
+    /// The socket's handler joined the pipeline: what the receiver writes goes through `context`.
+    func socketAttached(to context: ChannelHandlerContext)
+    /// The socket's handler left the pipeline.
+    func socketDetached()
+    /// The socket is about to write a frame of its own: what must precede it goes first.
+    func socketWillWrite()
+}
+
+extension WebSocketReceiver {
+    var connection: ConnectionID? { nil }
+    func socketAttached(to context: ChannelHandlerContext) {}
+    func socketDetached() {}
+    func socketWillWrite() {}
 }
 
 /// A receiver made of closures.

@@ -5,10 +5,10 @@ import NIOWebSocket
 
 @testable import ChatTransport
 
-/// The whole inbound WebSocket path that runs without a socket: NIO's frame decoder, then the
-/// real ``WebSocketProtocolHandler`` (message assembly, UTF-8, permessage-deflate inflating
-/// with its limit, control frames, the close handshake, rate limit, timers) on an
-/// `EmbeddedChannel`, the way ``ChatServerChannel`` installs them after the upgrade.
+/// The whole inbound WebSocket path that runs without a socket: the real
+/// ``WebSocketProtocolHandler`` (frame parsing, message assembly, UTF-8, permessage-deflate
+/// inflating with its limit, control frames, the close handshake, rate limit, timers) on an
+/// `EmbeddedChannel`, the way ``ChatServerChannel`` installs it after the upgrade.
 ///
 /// Input: byte 0 picks the connection's settings: bits 0-1 the negotiated deflate (0 none,
 /// 1 the shared inflater, 2-3 an inflater of the connection's own), bits 2-4 that inflater's
@@ -17,7 +17,8 @@ import NIOWebSocket
 ///
 /// Besides crashes and sanitizer reports it checks what the handler promises: no message over
 /// the size limit, none after the server's close frame, at most one close frame, a close
-/// frame that fits a control frame with a code a server may send, and `onClosed` exactly once.
+/// frame that fits a control frame with a code a server may send, every write whole frames, and
+/// `onClosed` exactly once.
 enum InboundFramesFuzzer {
     static let maximumMessageBytes = 512
 
@@ -54,9 +55,6 @@ enum InboundFramesFuzzer {
             onClosed: { observed.closed += 1 }
         )
         do {
-            try channel.pipeline.syncOperations.addHandler(
-                ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: maximumMessageBytes))
-            )
             try channel.pipeline.syncOperations.addHandler(handler)
             try channel.connect(to: .init(ipAddress: "127.0.0.1", port: 1)).wait()
         } catch {
@@ -104,7 +102,16 @@ enum InboundFramesFuzzer {
         }
 
         func checkSent(_ channel: EmbeddedChannel) {
-            while let frame = try? channel.readOutbound(as: WebSocketFrame.self) {
+            while var bytes = try? channel.readOutbound(as: ByteBuffer.self) {
+                let frame: WebSocketFrame
+                do {
+                    guard let whole = try WebSocketFrameWire.frame(from: &bytes, maximumFrameBytes: .max), bytes.readableBytes == 0 else {
+                        preconditionFailure("a write that is not one whole frame")
+                    }
+                    frame = whole
+                } catch {
+                    preconditionFailure("a server frame that does not parse: \(error)")
+                }
                 precondition(frame.fin && !frame.rsv2 && !frame.rsv3 && frame.maskKey == nil, "malformed server frame \(frame)")
                 switch frame.opcode {
                 case .connectionClose:
