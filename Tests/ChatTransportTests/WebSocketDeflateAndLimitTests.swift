@@ -130,6 +130,30 @@ import Testing
         #expect(socket.counters.idleTimeoutsClosed == 1)
     }
 
+    @Test func theCredentialsExpiryClosesWith4001BetweenPingsOnTheSameTimer() throws {
+        // Pings every 10 s; the credential expires at 25 s, so after two pings, before the third.
+        let socket = try WebSocketProtocolHandlerTests(credentialExpiresIn: .seconds(25))
+        let loop = socket.channel.embeddedEventLoop
+        loop.advanceTime(by: .seconds(10))
+        #expect(try socket.sentFrames().map(\.opcode) == [.ping])
+        try socket.channel.writeInbound(clientFrame(.pong, []))
+        loop.advanceTime(by: .seconds(10))
+        #expect(try socket.sentFrames().isEmpty, "a peer heard from is not pinged")
+        loop.advanceTime(by: .seconds(4))
+        #expect(try socket.sentFrames().isEmpty)
+        loop.advanceTime(by: .seconds(1))
+        #expect(try socket.sentFrames().map(\.closeCode) == [4001])
+        #expect(socket.counters.expiredCredentialsClosed == 1)
+        // The close timeout (5 s) replaced the ping tick: an unanswered close drops the connection.
+        loop.advanceTime(by: .seconds(5))
+        #expect(!socket.channel.isActive)
+        #expect(try socket.sentFrames().isEmpty, "no ping after the close frame")
+
+        let soon = try WebSocketProtocolHandlerTests(credentialExpiresIn: .seconds(3))
+        soon.channel.embeddedEventLoop.advanceTime(by: .seconds(3))
+        #expect(try soon.sentFrames().map(\.closeCode) == [4001], "before the first ping")
+    }
+
     @Test func aPongOrAnyFrameKeepsThePeerAlive() throws {
         let socket = try WebSocketProtocolHandlerTests()
         let loop = socket.channel.embeddedEventLoop

@@ -31,7 +31,8 @@ import Testing
     let counters = TransportCounters.measured()
     let handler: WebSocketProtocolHandler
 
-    init(limits: WebSocketLimits = Self.limits, deflate: NegotiatedDeflate? = nil) throws {
+    /// `credentialExpiresIn`: the socket's credential expires that long after the start.
+    init(limits: WebSocketLimits = Self.limits, deflate: NegotiatedDeflate? = nil, credentialExpiresIn: TimeAmount? = nil) throws {
         let session = session
         handler = WebSocketProtocolHandler(
             limits: limits,
@@ -47,6 +48,7 @@ import Testing
             },
             onClosed: { session.closed += 1 }
         )
+        handler.credentialExpiry = credentialExpiresIn.map { channel.embeddedEventLoop.now + $0 }
         try channel.pipeline.syncOperations.addHandler(FrameBytes())
         try channel.pipeline.syncOperations.addHandler(counter)
         try channel.pipeline.syncOperations.addHandler(handler)

@@ -1,20 +1,16 @@
 import ChatCore
 import NIOCore
 
-/// Closes a WebSocket when the credential it was admitted with expires (4001 and a reason).
-/// Scheduled once at admission on the connection's event loop and cancelled when the
-/// connection closes, so no message pays for a lifetime check.
+/// When a WebSocket's credential expires, on its event loop's clock: the socket closes then with
+/// 4001 and a reason (``WebSocketProtocolHandler/credentialExpiry``). Its one timer carries the
+/// expiry when that comes before the next ping, so no message pays for a lifetime check and an
+/// idle connection holds no task for it.
 enum CredentialExpiry {
-    static func schedule(_ expiresAt: Int64?, closing socket: WebSocketProtocolHandler, on channel: any Channel, counters: TransportCounters) {
-        guard let expiresAt else { return }
+    /// The deadline for a credential valid until `expiresAt` (milliseconds since the epoch, the
+    /// wall clock tokens are written in); nil: it does not expire.
+    static func deadline(_ expiresAt: Int64?) -> NIODeadline? {
+        guard let expiresAt else { return nil }
         let remaining = expiresAt - SystemWallClock().millisecondsSinceEpoch()
-        // The socket held strongly (a weak reference costs a side table per connection): the
-        // task is cancelled, and its closure released, when the connection closes.
-        let expiry = channel.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(max(0, remaining))) {
-            guard socket.isOpen else { return }
-            counters.countExpiredCredential()
-            socket.close(CloseCode.credentialExpired, reason: "token expired: reconnect with a fresh token")
-        }
-        channel.closeFuture.whenComplete { _ in expiry.cancel() }
+        return .now() + .milliseconds(max(0, remaining))
     }
 }

@@ -206,6 +206,7 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
         let socket = WebSocketProtocolHandler(shared: options.speaksV2 ? sockets.v2 : sockets.seed, deflate: deflate, receiver: session)
         session.socket = socket
         if options.speaksV2 { socket.refusesOverRate() }
+        socket.credentialExpiry = CredentialExpiry.deadline(expiresAt)
         // The only handler after the upgrade (behind TLS, when there is TLS): the member writes
         // through its context, so the fan-out's writes pass no other handler.
         do {
@@ -214,7 +215,6 @@ struct ChatServerChannel: ServerChildChannel, HTTPChannelHandler {
             session.socket = nil  // the socket never started, so it will never end: break the cycle here
             throw error
         }
-        CredentialExpiry.schedule(expiresAt, closing: socket, on: channel, counters: counters)
         if let connections {
             // Held until the socket ends (the session's `socketEnded`), when the entry (and with
             // it the socket) is dropped.

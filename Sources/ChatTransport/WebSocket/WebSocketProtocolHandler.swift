@@ -52,10 +52,14 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
     /// The start of a frame whose remaining bytes have not arrived; nil between frames. A copy,
     /// so that an idle connection pins no receive buffer.
     private var partial: ByteBuffer?
-    /// The one timer: the next ping tick while open, then the close timeout. A callback to this
-    /// handler itself, so it is one entry in its loop's timer queue (a `RepeatedTask` costs a
-    /// task object, a promise and two closures per connection, a `Scheduled` 25 bytes more).
+    /// The one timer: the next ping tick (or the credential's expiry, when that comes first)
+    /// while open, then the close timeout. A callback to this handler itself, so it is one
+    /// entry in its loop's timer queue (a `RepeatedTask` costs a task object, a promise and two
+    /// closures per connection, a `Scheduled` 25 bytes more, a task per expiring token ~300).
     private var timer: NIOScheduledCallback?
+    /// When the credential the socket was admitted with expires (then it closes with 4001);
+    /// set before the handler joins the pipeline.
+    var credentialExpiry: NIODeadline?
     /// Given every message and told of the end; dropped once told, which ends the reference
     /// cycle with a chat session. One reference instead of a closure (and its context) per event.
     private var receiver: (any WebSocketReceiver)?
@@ -131,8 +135,21 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
     }
 
     private func schedulePingTick(on eventLoop: any EventLoop) {
-        guard let interval = limits.pingInterval else { return }
-        timer = try? eventLoop.scheduleCallback(in: interval, handler: SocketTimer(handler: NIOLoopBound(self, eventLoop: eventLoop), isCloseTimeout: false))
+        let handler = NIOLoopBound(self, eventLoop: eventLoop)
+        let nextTick = limits.pingInterval.map { eventLoop.now + $0 }
+        if let expiry = credentialExpiry, nextTick.map({ expiry <= $0 }) ?? true {
+            timer = try? eventLoop.scheduleCallback(at: expiry, handler: SocketTimer(handler: handler, purpose: .credentialExpiry))
+        } else if let nextTick {
+            timer = try? eventLoop.scheduleCallback(at: nextTick, handler: SocketTimer(handler: handler, purpose: .ping))
+        }
+    }
+
+    /// The credential expired: close with 4001 (no pings are due any more).
+    fileprivate func credentialExpired() {
+        timer = nil
+        guard isOpen else { return }
+        counters.countExpiredCredential()
+        close(CloseCode.credentialExpired, reason: "token expired: reconnect with a fresh token")
     }
 
     /// The ping interval elapsed: ping a silent peer (or drop it), then wait for the next tick.
@@ -365,7 +382,7 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
         // The ping tick gives way to the close timeout: nothing is pinged once closing.
         timer?.cancel()
         timer = try? context.eventLoop.scheduleCallback(
-            in: limits.closeTimeout, handler: SocketTimer(handler: NIOLoopBound(self, eventLoop: context.eventLoop), isCloseTimeout: true))
+            in: limits.closeTimeout, handler: SocketTimer(handler: NIOLoopBound(self, eventLoop: context.eventLoop), purpose: .closeTimeout))
     }
 
     func closeForMember(_ code: WebSocketErrorCode, reason: String) {
@@ -415,17 +432,22 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
     }
 }
 
-/// The socket's timer callback: a ping tick or the close timeout. Four words, stored in the
-/// loop's timer queue without a box.
+/// The socket's timer callback. Four words, stored in the loop's timer queue without a box.
 private struct SocketTimer: NIOScheduledCallbackHandler, Sendable {
+    enum Purpose {
+        case ping
+        case credentialExpiry
+        case closeTimeout
+    }
+
     let handler: NIOLoopBound<WebSocketProtocolHandler>
-    let isCloseTimeout: Bool
+    let purpose: Purpose
 
     func handleScheduledCallback(eventLoop: some EventLoop) {
-        if isCloseTimeout {
-            handler.value.closeTimeoutElapsed()
-        } else {
-            handler.value.pingIntervalElapsed()
+        switch purpose {
+        case .ping: handler.value.pingIntervalElapsed()
+        case .credentialExpiry: handler.value.credentialExpired()
+        case .closeTimeout: handler.value.closeTimeoutElapsed()
         }
     }
 }
