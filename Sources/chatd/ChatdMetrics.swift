@@ -22,7 +22,7 @@ struct ChatdMetrics: Sendable {
     static func bootstrap() -> PrometheusCollectorRegistry {
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
-        // Deliveries take microseconds to tens of milliseconds (the flush window is 5 ms).
+        // Deliveries take microseconds to tens of milliseconds (the flush window is 10 ms).
         factory.durationHistogramBuckets["chatd_delivery_latency_seconds"] = [
             .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
             .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5),

@@ -25,7 +25,7 @@ struct TransportOptions: ParsableArguments {
     @Option(help: "Connections waiting to be accepted before new ones are refused for a second; capped by net.core.somaxconn (default 4096).")
     var listenBacklog: Int?
 
-    @Option(help: "Milliseconds the fan-out waits before flushing a connection, so messages share a syscall (default 5; 0: at the end of each event-loop tick).")
+    @Option(help: "Milliseconds the fan-out waits before flushing a connection, so messages share a syscall (default 10; 0: at the end of each event-loop tick).")
     var flushWindowMs: Double?
 
     func apply(to configuration: inout ChatServerConfiguration) throws {
