@@ -42,7 +42,7 @@ public struct ChatServerConfiguration: Sendable {
     /// that window share one write syscall; zero flushes at the end of each event-loop tick.
     /// Adds up to this much latency to a lone message and takes a lot off under load: with
     /// 5 ms, p99 at 200,000 deliveries/s fell from 76-616 ms to 33-75 ms; 10 ms (the default)
-    /// cut chatd's CPU per delivery by another 20-35% at 100-200 messages/s into a
+    /// took about a quarter off chatd's CPU per delivery at 100-200 messages/s into a
     /// 1,000-member room for 3 ms more p99 (docs/performance.md).
     public var flushWindow: TimeAmount
     /// TLS on the listener (https and wss only); nil: plain HTTP. See ``ChatServerTLS``.
