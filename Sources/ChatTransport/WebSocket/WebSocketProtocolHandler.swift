@@ -4,10 +4,13 @@ import NIOCore
 import NIOWebSocket
 
 /// The protocol side of one WebSocket connection, shared by chat sessions and the conformance
-/// echo endpoint: reads frames off the socket's bytes and writes its own (``WebSocketFrameWire``;
-/// one handler per connection instead of NIO's decoder and encoder beside it), reassembles and
-/// inflates messages and maps every broken rule to its close code; the lifecycle (close handshake both ways, pings and the idle timeout, the frame
-/// rate) is decided by a ``ConnectionStateMachine``, whose actions this handler carries out.
+/// echo endpoint: reads frames off the socket's bytes and writes its own
+/// (``WebSocketFrameWire``; one handler per connection instead of NIO's decoder and encoder
+/// beside it), reassembles and inflates messages and maps every broken rule to its close code;
+/// the lifecycle (close handshake both ways, pings and the idle timeout, the frame rate, the
+/// credential's expiry) is decided by a ``ConnectionStateMachine`` and the socket's one timer,
+/// whose actions this handler carries out. It is the only handler after the upgrade: the
+/// connection's ``RoomMember`` writes through its context (``RoomMemberSocket``).
 ///
 /// Whole messages go to the ``WebSocketReceiver``; reading pauses while
 /// `maximumPendingMessages` of them await ``messageHandled()``, so a fast sender is slowed by TCP
