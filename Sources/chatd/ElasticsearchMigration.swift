@@ -4,9 +4,7 @@ import ChatStorage
 /// from MigrateCommand so the MariaDB migrations can grow there without touching this.
 enum ElasticsearchMigration {
     static func run(on endpoint: BackendEndpoint) async throws {
-        // A one-shot command an operator waits for: a slow TLS handshake (a loaded machine, a
-        // remote cluster) should not fail it, so it waits longer than the server's 2 s per connect.
-        let client = ElasticsearchClient(endpoint: endpoint, connectTimeout: .seconds(10))
+        let client = ElasticsearchClient(endpoint: endpoint)
         do {
             try await ElasticsearchIndexTemplate.install(on: client)
             try await ElasticsearchIndexTemplate.verify(on: client)
