@@ -188,6 +188,11 @@ public final class RedisChatLogIndexer: Sendable {
             } catch {
                 if Task.isCancelled { return }
                 if let redisError = error as? RedisError, redisError.code == "NOGROUP" { groupsReady = false }
+                // A read whose reply was lost (a command timeout on a loaded machine, a dropped
+                // connection) may still have handed entries to this consumer: look at its own
+                // pending ones first next time rather than leave them to the claim after
+                // `claimAfter`.
+                ownPending.formUnion(streams)
                 metrics.countFailedBatch()
                 if !failing {
                     logger.warning("chat log: indexing from the stream failed; entries stay pending and are retried", metadata: ["error": "\(error)"])

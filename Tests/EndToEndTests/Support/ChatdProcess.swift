@@ -40,7 +40,8 @@ final class ChatdProcess: Sendable {
     }
 
     func waitForExit() async throws -> Int32 {
-        try await eventually("chatd did not exit; log:\n\(output)") { process.isRunning ? nil : process.terminationStatus }
+        // 20 s: `chatd migrate` may spend its 5 s Elasticsearch connect timeout before it fails.
+        try await eventually("chatd did not exit; log:\n\(output)", timeout: .seconds(20)) { process.isRunning ? nil : process.terminationStatus }
     }
 
     deinit {
