@@ -95,10 +95,13 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // `__builtin_prefetch` for the fan-out's member walk (LoopRoomHub), which Swift lacks.
+        .target(name: "CChatPrefetch"),
         .target(
             name: "ChatTransport",
             dependencies: [
                 "ChatCore",
+                "CChatPrefetch",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),

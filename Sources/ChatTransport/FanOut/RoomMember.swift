@@ -1,3 +1,4 @@
+import CChatPrefetch
 import ChatCore
 import NIOCore
 import NIOWebSocket
@@ -29,6 +30,11 @@ package final class RoomMember {
     /// Set once a close frame went out: RFC 6455 allows no data frames after it, and a slow
     /// reader's queue must stop growing while the close handshake times out.
     @exclusivity(unchecked) private(set) var stoppedWriting = false
+    /// The channel is over its high-water mark, as its last writability event said. Kept from
+    /// the events rather than asked of the channel at every flush: the fan-out reads it for
+    /// every flushed member, and `context.channel.isWritable` cost an existential retain, a
+    /// release and a witness call each time (docs/performance.md, "Writability from events").
+    @exclusivity(unchecked) private var isBackedUp = false
     /// The room window this member is owed messages `owedFirst ..< owedFirst + owedCount` of,
     /// written at the window's flush (``RoomWindow``). Unowned: the loop hub holds the window
     /// until that flush, which clears this; nil outside a window.
@@ -43,6 +49,8 @@ package final class RoomMember {
     @exclusivity(unchecked) var budgetedBytes = 0
     /// The socket handler's context, while it is in the pipeline.
     @exclusivity(unchecked) private var context: ChannelHandlerContext?
+    /// Where its channel object is, for ``prefetchForFlush()`` only (never dereferenced).
+    @exclusivity(unchecked) private var channelAddress: UInt = 0
 
     /// Index in the loop hub's member list for `room`; -1 when not listed.
     var slot: Int {
@@ -65,11 +73,43 @@ package final class RoomMember {
     /// added to the pipeline (the handler's `handlerAdded`).
     package func attach(to context: ChannelHandlerContext) {
         self.context = context
+        isBackedUp = !context.channel.isWritable
+        channelAddress = UInt(bitPattern: ObjectIdentifier(context.channel))
+    }
+
+    /// The socket's channel changed writability (its `channelWritabilityChanged`).
+    package func writabilityChanged(_ writable: Bool) {
+        isBackedUp = !writable
+    }
+
+    /// Asks the CPU for the cache lines this member's flush is about to touch: its socket
+    /// handler's context and its channel with NIO's objects around it. The fan-out calls it a
+    /// couple of members ahead of the one it writes (``LoopRoomHub``).
+    ///
+    /// Why: between two flush windows the kernel's work for a thousand sockets pushes every
+    /// member's NIO objects out of the caches, and a write then waits on one miss after another
+    /// (the pipeline, the channel, its lifecycle state, its pending-writes queue): most of a
+    /// delivery's user time (docs/performance.md, "Prefetching the next members"). NIO keeps
+    /// those objects' addresses to itself, but allocates them together when it accepts the
+    /// connection, so the lines around the channel object are asked for. Nothing is retained:
+    /// a retain would itself wait for the line.
+    func prefetchForFlush() {
+        let context = unsafeBitCast(self.context, to: UInt.self)
+        if context != 0 { chat_prefetch_pair(context) }
+        if channelAddress != 0 { chat_prefetch_around(channelAddress) }
+    }
+
+    /// Asks the CPU for the fields of `members[index]` (when there is one), read from the
+    /// list's storage so that the member is not retained, which would wait for the line.
+    static func prefetch(_ members: UnsafeBufferPointer<RoomMember>, at index: Int) {
+        guard index < members.count, let base = members.baseAddress else { return }
+        chat_prefetch_object(UnsafeRawPointer(base + index).load(as: UInt.self))
     }
 
     /// The socket handler left the pipeline: nothing more is written.
     package func detach() {
         context = nil
+        channelAddress = 0
     }
 
     var isActive: Bool { context?.channel.isActive ?? false }
@@ -168,15 +208,13 @@ package final class RoomMember {
     }
 
     private func backlog(_ context: ChannelHandlerContext) -> Int? {
-        guard !stoppedWriting else { return nil }
-        let channel = context.channel
-        guard !channel.isWritable else { return nil }
-        return try? channel.syncOptions?.getOption(.bufferedWritableBytes)
+        guard isBackedUp, !stoppedWriting else { return nil }
+        return try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)
     }
 
     /// Bytes waiting for the kernel, when the channel reports itself over its high-water mark.
     var queuedBytesIfBackedUp: Int? {
-        guard let channel = context?.channel, !channel.isWritable else { return nil }
+        guard isBackedUp, let channel = context?.channel else { return nil }
         return try? channel.syncOptions?.getOption(.bufferedWritableBytes)
     }
 

@@ -11,8 +11,10 @@ package protocol RoomMemberSocket: ChannelHandler {
 }
 
 /// A socket for a member alone, for the fan-out's tests and `fanout-cost`: attaches the member,
-/// passes writes on after what the member is owed, and reports a close to `onClose`.
-package final class StandaloneMemberSocket: ChannelOutboundHandler, RoomMemberSocket {
+/// passes writes on after what the member is owed, tells it of writability changes, and reports
+/// a close to `onClose`.
+package final class StandaloneMemberSocket: ChannelDuplexHandler, RoomMemberSocket {
+    package typealias InboundIn = ByteBuffer
     package typealias OutboundIn = ByteBuffer
     private let member: RoomMember
     package var onClose: ((WebSocketErrorCode, String) -> Void)?
@@ -27,6 +29,11 @@ package final class StandaloneMemberSocket: ChannelOutboundHandler, RoomMemberSo
 
     package func handlerRemoved(context: ChannelHandlerContext) {
         member.detach()
+    }
+
+    package func channelWritabilityChanged(context: ChannelHandlerContext) {
+        member.writabilityChanged(context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
     }
 
     package func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {

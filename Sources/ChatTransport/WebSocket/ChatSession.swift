@@ -346,4 +346,8 @@ extension ChatSession: WebSocketReceiver {
     func socketWillWrite() {
         member.writeOwedBeforeOwnWrite()
     }
+
+    func socketWritabilityChanged(_ writable: Bool) {
+        member.writabilityChanged(writable)
+    }
 }

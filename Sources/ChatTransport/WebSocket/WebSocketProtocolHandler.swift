@@ -170,6 +170,11 @@ final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChannelHand
         perform(machine.closeTimeoutElapsed(), context: context)
     }
 
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        receiver?.socketWritabilityChanged(context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
+    }
+
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
         receiver?.socketDetached()

@@ -25,6 +25,8 @@ protocol WebSocketReceiver: AnyObject {
     func socketDetached()
     /// The socket is about to write a frame of its own: what must precede it goes first.
     func socketWillWrite()
+    /// The channel went over its high-water mark (`false`) or back under its low one (`true`).
+    func socketWritabilityChanged(_ writable: Bool)
 }
 
 extension WebSocketReceiver {
@@ -32,6 +34,7 @@ extension WebSocketReceiver {
     func socketAttached(to context: ChannelHandlerContext) {}
     func socketDetached() {}
     func socketWillWrite() {}
+    func socketWritabilityChanged(_ writable: Bool) {}
 }
 
 /// A receiver made of closures.
