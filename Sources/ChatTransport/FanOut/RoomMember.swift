@@ -94,7 +94,8 @@ package final class RoomMember {
     /// connection, so the lines around the channel object are asked for. Nothing is retained:
     /// a retain would itself wait for the line.
     func prefetchForFlush() {
-        let context = unsafeBitCast(self.context, to: UInt.self)
+        // The reference's bits, read in place: a copy of it would be retained.
+        let context = withUnsafeMutablePointer(to: &self.context) { UnsafeRawPointer($0).load(as: UInt.self) }
         if context != 0 { chat_prefetch_pair(context) }
         if channelAddress != 0 { chat_prefetch_around(channelAddress) }
     }
