@@ -22,6 +22,7 @@ import Testing
         func socketAttached(to context: ChannelHandlerContext) { member.attach(to: context) }
         func socketDetached() { member.detach() }
         func socketWillWrite() { member.writeOwedBeforeOwnWrite() }
+        func socketWritabilityChanged(_ writable: Bool) { member.writabilityChanged(writable) }
     }
 
     let loop = EmbeddedEventLoop()
@@ -64,6 +65,30 @@ import Testing
             }
         }
         return frames
+    }
+
+    /// The fan-out asks a flushed member's channel for its backlog only when the member is
+    /// backed up, which it learns from the channel's writability events through the handler.
+    @Test func theMemberFollowsItsChannelsWritabilityEvents() throws {
+        #expect(!member.isBackedUp)
+        channel.isWritable = false
+        channel.pipeline.fireChannelWritabilityChanged()
+        #expect(member.isBackedUp, "over the high-water mark, as the event says")
+        channel.isWritable = true
+        channel.pipeline.fireChannelWritabilityChanged()
+        #expect(!member.isBackedUp, "back under the low-water mark")
+    }
+
+    @Test func aMemberAttachedToAnUnwritableChannelStartsBackedUp() throws {
+        let other = EmbeddedChannel(loop: loop)
+        other.isWritable = false
+        let late = RoomMember(
+            connection: ConnectionID(server: ServerID(rawValue: "t"), number: 2), room: room, user: UserName(trusted: "v"), holdLimit: 3)
+        try other.pipeline.syncOperations.addHandler(StandaloneMemberSocket(late))
+        #expect(late.isBackedUp)
+        other.isWritable = true
+        other.pipeline.fireChannelWritabilityChanged()
+        #expect(!late.isBackedUp, "the standalone socket passes the event on as well")
     }
 
     @Test func aPongInsideTheFlushWindowGoesOutAfterTheMessagesOwedBeforeIt() throws {

@@ -34,23 +34,30 @@ package final class RoomMember {
     /// the events rather than asked of the channel at every flush: the fan-out reads it for
     /// every flushed member, and `context.channel.isWritable` cost an existential retain, a
     /// release and a witness call each time (docs/performance.md, "Writability from events").
-    @exclusivity(unchecked) private var isBackedUp = false
+    @exclusivity(unchecked) private(set) var isBackedUp = false
     /// The room window this member is owed messages `owedFirst ..< owedFirst + owedCount` of,
     /// written at the window's flush (``RoomWindow``). Unowned: the loop hub holds the window
     /// until that flush, which clears this; nil outside a window.
     @exclusivity(unchecked) private var owedFirst: Int32 = 0
     @exclusivity(unchecked) private var owedCount: Int32 = 0
+    /// 32 bits, to sit in the padding after `owedCount` (8 B a member).
+    private var storedSlot: Int32 = -1
     @exclusivity(unchecked) unowned(unsafe) private var window: RoomWindow?
     /// Since when its outbound queue has been over the limit (``SlowConsumerPolicy``).
     @exclusivity(unchecked) var overLimitSince: NIODeadline?
-    /// 32 bits, to sit in the padding after `overLimitSince` (8 B a member).
-    private var storedSlot: Int32 = -1
-    /// Its queued bytes as last reported to the ``OutboundBudget``.
-    @exclusivity(unchecked) var budgetedBytes = 0
+    /// 32 bits, to sit in the padding after `overLimitSince` (8 B a member, which keeps the
+    /// member in glibc's 176-byte chunk); the backlogs it is set from are capped to fit.
+    @exclusivity(unchecked) private var storedBudgetedBytes: Int32 = 0
     /// The socket handler's context, while it is in the pipeline.
     @exclusivity(unchecked) private var context: ChannelHandlerContext?
     /// Where its channel object is, for ``prefetchForFlush()`` only (never dereferenced).
     @exclusivity(unchecked) private var channelAddress: UInt = 0
+
+    /// Its queued bytes as last reported to the ``OutboundBudget``.
+    var budgetedBytes: Int {
+        get { Int(storedBudgetedBytes) }
+        set { storedBudgetedBytes = Int32(clamping: newValue) }
+    }
 
     /// Index in the loop hub's member list for `room`; -1 when not listed.
     var slot: Int {
@@ -210,13 +217,18 @@ package final class RoomMember {
 
     private func backlog(_ context: ChannelHandlerContext) -> Int? {
         guard isBackedUp, !stoppedWriting else { return nil }
-        return try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)
+        return Self.queuedBytes(of: context.channel)
+    }
+
+    /// Capped at what ``budgetedBytes`` holds, so that the budget adds and takes back the same.
+    private static func queuedBytes(of channel: any Channel) -> Int? {
+        (try? channel.syncOptions?.getOption(.bufferedWritableBytes)).map { min($0, Int(Int32.max)) }
     }
 
     /// Bytes waiting for the kernel, when the channel reports itself over its high-water mark.
     var queuedBytesIfBackedUp: Int? {
         guard isBackedUp, let channel = context?.channel else { return nil }
-        return try? channel.syncOptions?.getOption(.bufferedWritableBytes)
+        return Self.queuedBytes(of: channel)
     }
 
     /// Closes the member's socket with `code` (a slow consumer, a flood while joining). Its
