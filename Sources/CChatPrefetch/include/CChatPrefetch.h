@@ -6,7 +6,7 @@
 // Cache-line prefetches for the fan-out's member walks (ChatTransport's LoopRoomHub and
 // RoomMember, which say why). Hints only: no address is read, and none can fault.
 
-/// The object at `address`, its first three cache lines (a RoomMember is 176 bytes).
+/// The object at `address`, its first three cache lines (a RoomMember is 168 bytes).
 static inline void chat_prefetch_object(uintptr_t address) {
     __builtin_prefetch((const void *)address, 0, 3);
     __builtin_prefetch((const void *)(address + 64), 0, 3);

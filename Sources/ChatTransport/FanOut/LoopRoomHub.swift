@@ -27,10 +27,10 @@ package final class LoopRoomHub {
     @exclusivity(unchecked) private var openWindows: [RoomWindow] = []
     private let allocator = ByteBufferAllocator()
     @exclusivity(unchecked) private var flushScheduled = false
-    /// How far ahead of the member being written its walks ask for a member's own cache lines,
+    /// How many members ahead of the one being written the walks ask for a member's own cache lines,
     /// and for its NIO objects' (``RoomMember/prefetchForFlush()``): measured, 4 and 2.
-    private static let memberLinesAhead = 4
-    private static let channelLinesAhead = 2
+    private static let membersAheadForFields = 4
+    private static let membersAheadForChannel = 2
 
     package init(
         eventLoop: any EventLoop, slowConsumers: SlowConsumerPolicy, counters: TransportCounters, flushWindow: TimeAmount = .zero,
@@ -86,7 +86,7 @@ package final class LoopRoomHub {
             for place in members.indices {
                 unowned(unsafe) let member = members[place]
                 // Each member's sequencer and owed range would be a cache miss otherwise.
-                RoomMember.prefetch(members, at: place + Self.memberLinesAhead)
+                RoomMember.prefetch(members, at: place + Self.membersAheadForFields)
                 switch member.sequencer.receive(message.position, payload: message) {
                 case .deliver:
                     if window == nil {
@@ -223,9 +223,9 @@ package final class LoopRoomHub {
     @inline(__always)
     private func prefetch(_ owed: [RoomMember], after index: Int) {
         owed.withUnsafeBufferPointer { owed in
-            RoomMember.prefetch(owed, at: index + Self.memberLinesAhead)
-            if index + Self.channelLinesAhead < owed.count {
-                unowned(unsafe) let ahead = owed[index + Self.channelLinesAhead]
+            RoomMember.prefetch(owed, at: index + Self.membersAheadForFields)
+            if index + Self.membersAheadForChannel < owed.count {
+                unowned(unsafe) let ahead = owed[index + Self.membersAheadForChannel]
                 ahead.prefetchForFlush()
             }
         }

@@ -33,7 +33,7 @@ package final class RoomMember {
     /// The channel is over its high-water mark, as its last writability event said. Kept from
     /// the events rather than asked of the channel at every flush: the fan-out reads it for
     /// every flushed member, and `context.channel.isWritable` cost an existential retain, a
-    /// release and a witness call each time (docs/performance.md, "Writability from events").
+    /// release and a witness call each time (docs/performance.md, "Prefetching the next members, and writability from events").
     @exclusivity(unchecked) private(set) var isBackedUp = false
     /// The room window this member is owed messages `owedFirst ..< owedFirst + owedCount` of,
     /// written at the window's flush (``RoomWindow``). Unowned: the loop hub holds the window
