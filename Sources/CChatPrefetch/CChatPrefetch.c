@@ -1,2 +1,2 @@
-// The module is its header: chat_prefetch is static inline. A C target needs one source file.
+// The module is its header, whose functions are static inline; a C target needs one source file.
 #include "CChatPrefetch.h"
