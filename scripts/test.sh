@@ -115,8 +115,9 @@ set -e
 # WebSocket conformance, once the Swift tests are done (beside the browser tests, the OpenAPI
 # check and what is left of the fuzz run): Autobahn|Testsuite groups 1-13 against `chatd
 # websocket-echo` (the debug build). Beside the Swift tests, its echo server and wstest took
-# the CPU that their time bounds assume (Redis waits and joins timed out on 2 cores). Its summary goes under
-# .build-autobahn/, so docs/ stays clean; scripts/conformance.sh regenerates docs/conformance.md.
+# the CPU that their time bounds assume (Redis waits and joins timed out on 2 cores). Its
+# summary goes under .build-autobahn/, so docs/ stays clean; scripts/conformance.sh regenerates
+# docs/conformance.md.
 # The suite runs on Python 2.7 only, which Debian does not ship: without one every other test
 # still runs, and the run fails at the end saying so; CHAT_SKIP_CONFORMANCE=1 skips it on purpose.
 conformance_log=.build-autobahn/conformance.log
